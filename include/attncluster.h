@@ -1,0 +1,209 @@
+/*
+ * attncluster.h - the public API of attncluster: cluster tabular data with a
+ * self-attention model, in plain C11.
+ *
+ * The model is the one of the tutorial chapter "Clustering with Attention":
+ *
+ *   Q, K, V = X·Wqᵀ + bq, X·Wkᵀ + bk, X·Wvᵀ + bv      (B, H) each, from X (B, F)
+ *   A       = softmax_rows(s · Q·Kᵀ)                    (B, B), s = 1 or 1/√H
+ *   O       = (A·V)·Woᵀ + bo                            (B, H)
+ *   Y       = LayerNorm(O)                              (B, H)
+ *   logits  = Y·Wcᵀ + bc                                (B, K)
+ *
+ * Dimension letters, the same in every file: N rows in a data set, B rows in a
+ * batch (the attention length), F input features, H hidden size, K clusters.
+ *
+ * Conventions:
+ * - Every fallible function returns an ac_status (AC_OK is 0) and writes its
+ *   results through out-parameters; on failure the out-parameters are left
+ *   untouched and nothing is leaked.
+ * - An optional ac_error (may be NULL) receives what went wrong, where and why.
+ * - Whoever creates an object frees it; every *_free(NULL) is a no-op.
+ * - Pointers returned by getters are borrowed: valid until the object is freed.
+ * - The library never prints, never exits and never aborts on bad input.
+ */
+#ifndef ATTNCLUSTER_H
+#define ATTNCLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AC_VERSION_MAJOR 0
+#define AC_VERSION_MINOR 1
+#define AC_VERSION_PATCH 0
+#define AC_VERSION_STRING "0.1.0"
+
+/* The version of the library actually linked, e.g. "0.1.0". */
+const char *ac_version(void);
+
+/* ------------------------------------------------------------------ errors */
+
+typedef enum ac_status {
+    AC_OK = 0,
+    AC_ERR_NOMEM,   /* an allocation failed */
+    AC_ERR_IO,      /* a file could not be opened, read or written */
+    AC_ERR_PARSE,   /* a file's contents do not follow the expected format */
+    AC_ERR_DATA,    /* well-formed data that cannot be used (too few rows, ...) */
+    AC_ERR_INVALID  /* an argument or parameter out of range */
+} ac_status;
+
+/* A constant, human-readable name for a status ("out of memory", ...). */
+const char *ac_status_str(ac_status status);
+
+/* Where and why a call failed. `source` is a file name, "-" for standard input
+ * or a description such as "built-in iris.csv"; empty when the error is not
+ * about a source. `line` is 1-based, 0 when the error is not about one line;
+ * `column` is the 1-based field index, 0 when not about one field. */
+typedef struct ac_error {
+    ac_status status;
+    char source[256];
+    long line;
+    long column;
+    char message[512];
+} ac_error;
+
+/* ----------------------------------------------------------------- dataset */
+
+/* N rows of F float features, with an optional integer label per row. */
+typedef struct ac_dataset ac_dataset;
+
+/* Reads a CSV file in the chapter's format: a header line (skipped), then rows
+ * of F numeric features followed by the species, one of "Iris-setosa",
+ * "Iris-versicolor", "Iris-virginica" (labels 0, 1, 2). F is taken from the
+ * header and must be the same on every row. Blank lines are errors, except
+ * at the end of the file. Errors are AC_ERR_IO (cannot open or read) or
+ * AC_ERR_PARSE with err->line and err->column set. */
+ac_status ac_dataset_load_csv(const char *path, ac_dataset **out, ac_error *err);
+
+/* The same as ac_dataset_load_csv, over CSV text held in memory; `source`
+ * names it in error messages and in ac_dataset_source. */
+ac_status ac_dataset_parse_csv(const char *text, size_t length, const char *source,
+                               ac_dataset **out, ac_error *err);
+
+/* Fisher's 150 Iris rows, compiled into the library (the same bytes as
+ * data/iris.csv); its source reads "built-in iris.csv". */
+ac_status ac_dataset_load_builtin_iris(ac_dataset **out, ac_error *err);
+
+/* Copies features (n_rows, n_features), row-major, and labels (n_rows), or
+ * NULL for an unlabelled set. Features must be finite; labels must be >= 0.
+ * The set's class count is the largest label plus one. */
+ac_status ac_dataset_from_floats(const float *features, size_t n_rows, size_t n_features,
+                                 const int32_t *labels, ac_dataset **out, ac_error *err);
+
+void ac_dataset_free(ac_dataset *ds);
+
+size_t ac_dataset_rows(const ac_dataset *ds);           /* N */
+size_t ac_dataset_features_count(const ac_dataset *ds); /* F */
+/* Borrowed (N, F) row-major features, in their current scaling. */
+const float *ac_dataset_features(const ac_dataset *ds);
+/* Borrowed (N) labels, or NULL when the set has none. */
+const int32_t *ac_dataset_labels(const ac_dataset *ds);
+/* Number of distinct label ids (largest label + 1); 0 when unlabelled. */
+size_t ac_dataset_classes(const ac_dataset *ds);
+/* The name given at load time ("data/iris.csv", "built-in iris.csv", "memory"). */
+const char *ac_dataset_source(const ac_dataset *ds);
+
+/* Min-max scales every feature in place, as the chapter does:
+ * x' = (x - min) / (max - min), so each column spans [0, 1]. A constant
+ * column (max == min) maps to 0 rather than the chapter's 0/0 = NaN. */
+void ac_dataset_normalize_minmax(ac_dataset *ds);
+
+/* ------------------------------------------------------------------- model */
+
+typedef enum ac_attention_scale {
+    AC_SCALE_NONE = 0, /* scores = Q·Kᵀ, as the chapter's code does */
+    AC_SCALE_SQRT = 1  /* scores = Q·Kᵀ / √H, as "Attention is all you need" */
+} ac_attention_scale;
+
+/* Hyperparameters; ac_params_default() gives the chapter's values. */
+typedef struct ac_params {
+    int hidden;          /* H [64] */
+    int clusters;        /* K [3] */
+    int batch_size;      /* B [32] */
+    int epochs;          /* [100] */
+    double lr;           /* AdamW learning rate [0.001] */
+    double weight_decay; /* AdamW decoupled weight decay [0.01] */
+    double beta1;        /* [0.9] */
+    double beta2;        /* [0.999] */
+    double adam_eps;     /* [1e-8] */
+    double layernorm_eps;/* added to the variance inside the square root [1e-5] */
+    uint64_t seed;       /* one generator: initialisation, then the shuffles [42] */
+    ac_attention_scale attention_scale; /* [AC_SCALE_NONE] */
+    /* Train as Candle actually does: its fused LayerNorm records no gradient,
+     * so only cluster_proj is ever updated (not even weight decay touches the
+     * rest). [0] */
+    int candle_compat;
+} ac_params;
+
+ac_params ac_params_default(void);
+
+/* AC_ERR_INVALID with a message naming the first field out of range. */
+ac_status ac_params_validate(const ac_params *p, ac_error *err);
+
+/* A trained (or freshly initialised) model. */
+typedef struct ac_model ac_model;
+
+/* A model for F input features with weights drawn from a generator seeded by
+ * p->seed, in the chapter's creation order, with Candle's initialisers:
+ * Linear weight ~ Normal(0, √(2/fan_in)), bias ~ Uniform[-1/√fan_in, 1/√fan_in),
+ * LayerNorm weight 1, bias 0. */
+ac_status ac_model_create(const ac_params *p, size_t n_features, ac_model **out, ac_error *err);
+void ac_model_free(ac_model *m);
+
+size_t ac_model_features_count(const ac_model *m); /* F */
+size_t ac_model_hidden(const ac_model *m);         /* H */
+size_t ac_model_clusters(const ac_model *m);       /* K */
+ac_attention_scale ac_model_attention_scale(const ac_model *m);
+
+/* The model's parameter tensors, in creation order. Index 0 .. count-1;
+ * the name is the chapter's VarBuilder path ("self_attention.query_proj.weight"),
+ * the shape is (rows, cols) with cols == 1 for vectors, data is borrowed and
+ * may be written (to load weights). Returns AC_ERR_INVALID past the end. */
+size_t ac_model_tensor_count(const ac_model *m);
+ac_status ac_model_tensor(ac_model *m, size_t index, const char **name, size_t *rows,
+                          size_t *cols, float **data);
+
+/* One forward pass over n rows of already-scaled features x (n, F), the
+ * attention running across all n rows as in the chapter's inference.
+ * Writes the arg-max cluster of each row to clusters (n) when not NULL and
+ * the softmax probabilities to probs (n, K) when not NULL. Allocates O(n²)
+ * working memory for the attention weights; AC_ERR_NOMEM if that fails. */
+ac_status ac_model_predict(const ac_model *m, const float *x, size_t n, int32_t *clusters,
+                           float *probs, ac_error *err);
+
+/* ---------------------------------------------------------------- training */
+
+typedef struct ac_epoch_report {
+    int epoch;       /* 0-based */
+    int epochs;      /* total */
+    double loss;     /* unweighted mean over the epoch's batches of each batch's mean loss */
+    double accuracy; /* unweighted mean over batches of the fraction argmax(logits) == label */
+} ac_epoch_report;
+
+/* Called after every epoch; returning non-zero stops training after it. */
+typedef int (*ac_epoch_callback)(const ac_epoch_report *report, void *user);
+
+/* Trains a new model on a labelled data set with cross-entropy against the
+ * labels and AdamW, as the chapter does: each epoch a Fisher-Yates shuffle
+ * of the rows, then ceil(N / batch_size) batches in that order. Features are
+ * used as they are (scale them first, e.g. ac_dataset_normalize_minmax).
+ * Errors: AC_ERR_INVALID (bad params), AC_ERR_DATA (no labels, fewer rows
+ * than clusters, a label >= clusters), AC_ERR_NOMEM. All memory is allocated
+ * before the first step; a training step itself never allocates or fails. */
+ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
+                   void *user, ac_model **out, ac_error *err);
+
+/* ----------------------------------------------------------------- metrics */
+
+/* Fraction of rows whose cluster id equals their label id: the chapter's
+ * "clustering accuracy", which assumes cluster k means class k. */
+double ac_accuracy_raw(const int32_t *clusters, const int32_t *labels, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ATTNCLUSTER_H */

@@ -1,0 +1,320 @@
+/*
+ * model.c - the model: its parameter tensors in one block, Candle's
+ * initialisers, the activations of a pass, and the forward and backward
+ * passes that chain the layers of layers.c:
+ *
+ *   x (B, F) -> q, k, v (B, H) -> attention (B, H) -> output_proj (B, H)
+ *            -> layer_norm (B, H) -> cluster_proj logits (B, K)
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+const char *const ac_tensor_names[P_COUNT] = {
+    "self_attention.query_proj.weight",  "self_attention.query_proj.bias",
+    "self_attention.key_proj.weight",    "self_attention.key_proj.bias",
+    "self_attention.value_proj.weight",  "self_attention.value_proj.bias",
+    "self_attention.output_proj.weight", "self_attention.output_proj.bias",
+    "layer_norm.weight",                 "layer_norm.bias",
+    "cluster_proj.weight",               "cluster_proj.bias",
+};
+
+/* Largest sizes accepted, so that no product of dimensions can overflow. */
+#define AC_MAX_DIM 65536
+
+ac_params ac_params_default(void)
+{
+    ac_params p;
+    memset(&p, 0, sizeof p);
+    p.hidden = 64;
+    p.clusters = 3;
+    p.batch_size = 32;
+    p.epochs = 100;
+    p.lr = 0.001;
+    p.weight_decay = 0.01;
+    p.beta1 = 0.9;
+    p.beta2 = 0.999;
+    p.adam_eps = 1e-8;
+    p.layernorm_eps = 1e-5;
+    p.seed = 42;
+    p.attention_scale = AC_SCALE_NONE;
+    p.candle_compat = 0;
+    return p;
+}
+
+ac_status ac_params_validate(const ac_params *p, ac_error *err)
+{
+#define BAD(...) return ac_set_error(err, AC_ERR_INVALID, "", 0, 0, __VA_ARGS__)
+    if (p->hidden < 1 || p->hidden > AC_MAX_DIM)
+        BAD("hidden size %d out of range (expected 1 to %d)", p->hidden, AC_MAX_DIM);
+    if (p->clusters < 1 || p->clusters > AC_MAX_DIM)
+        BAD("cluster count %d out of range (expected 1 to %d)", p->clusters, AC_MAX_DIM);
+    if (p->batch_size < 1 || p->batch_size > AC_MAX_DIM)
+        BAD("batch size %d out of range (expected 1 to %d)", p->batch_size, AC_MAX_DIM);
+    if (p->epochs < 1)
+        BAD("epoch count %d out of range (expected at least 1)", p->epochs);
+    if (!(p->lr > 0.0) || !isfinite(p->lr))
+        BAD("learning rate %g out of range (expected a finite number > 0)", p->lr);
+    if (!(p->weight_decay >= 0.0) || !isfinite(p->weight_decay))
+        BAD("weight decay %g out of range (expected a finite number >= 0)", p->weight_decay);
+    if (!(p->beta1 >= 0.0 && p->beta1 < 1.0))
+        BAD("beta1 %g out of range (expected 0 <= beta1 < 1)", p->beta1);
+    if (!(p->beta2 >= 0.0 && p->beta2 < 1.0))
+        BAD("beta2 %g out of range (expected 0 <= beta2 < 1)", p->beta2);
+    if (!(p->adam_eps > 0.0) || !isfinite(p->adam_eps))
+        BAD("AdamW epsilon %g out of range (expected a finite number > 0)", p->adam_eps);
+    if (!(p->layernorm_eps > 0.0) || !isfinite(p->layernorm_eps))
+        BAD("LayerNorm epsilon %g out of range (expected a finite number > 0)", p->layernorm_eps);
+    if (p->attention_scale != AC_SCALE_NONE && p->attention_scale != AC_SCALE_SQRT)
+        BAD("attention scale %d unknown (expected AC_SCALE_NONE or AC_SCALE_SQRT)",
+            (int)p->attention_scale);
+#undef BAD
+    return AC_OK;
+}
+
+ac_status model_alloc(int F, int H, int K, ac_attention_scale scale, float layernorm_eps,
+                      ac_model **out, ac_error *err)
+{
+    if (F < 1 || F > AC_MAX_DIM || H < 1 || H > AC_MAX_DIM || K < 1 || K > AC_MAX_DIM)
+        return ac_set_error(err, AC_ERR_INVALID, "", 0, 0,
+                            "model shape F=%d H=%d K=%d out of range (expected 1 to %d each)",
+                            F, H, K, AC_MAX_DIM);
+    ac_model *m = ac_calloc(1, sizeof *m);
+    if (!m)
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0, "out of memory creating a model");
+    m->F = F;
+    m->H = H;
+    m->K = K;
+    m->scale = scale;
+    m->layernorm_eps = layernorm_eps;
+    /* (rows, cols) of each tensor; weights are (out, in). */
+    const size_t shape[P_COUNT][2] = {
+        [P_QW] = {H, F}, [P_QB] = {H, 1}, [P_KW] = {H, F}, [P_KB] = {H, 1},
+        [P_VW] = {H, F}, [P_VB] = {H, 1}, [P_OW] = {H, H}, [P_OB] = {H, 1},
+        [P_LNW] = {H, 1}, [P_LNB] = {H, 1}, [P_CW] = {K, H}, [P_CB] = {K, 1},
+    };
+    m->n_params = 0;
+    for (int i = 0; i < P_COUNT; i++) {
+        m->rows[i] = shape[i][0];
+        m->cols[i] = shape[i][1];
+        m->sizes[i] = shape[i][0] * shape[i][1];
+        m->n_params += m->sizes[i];
+    }
+    m->params = ac_calloc(m->n_params, sizeof(float));
+    if (!m->params) {
+        ac_free(m);
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
+                            "out of memory allocating %zu model parameters", m->n_params);
+    }
+    model_tensor_view(m, m->params, &m->p);
+    *out = m;
+    return AC_OK;
+}
+
+void model_tensor_view(const ac_model *m, float *block, ac_tensors *view)
+{
+    size_t offset = 0;
+    for (int i = 0; i < P_COUNT; i++) {
+        view->t[i] = block + offset;
+        offset += m->sizes[i];
+    }
+}
+
+/* Candle's candle_nn::linear: weight ~ Normal(0, √(2/fan_in)) (Kaiming normal
+ * with the ReLU gain), bias ~ Uniform[-1/√fan_in, 1/√fan_in); weight first. */
+static void init_linear(float *weight, float *bias, size_t out, size_t in, ac_rng *rng)
+{
+    double std = sqrt(2.0 / (double)in);
+    for (size_t i = 0; i < out * in; i++)
+        weight[i] = (float)(std * ac_rng_normal(rng));
+    double bound = 1.0 / sqrt((double)in);
+    for (size_t o = 0; o < out; o++)
+        bias[o] = (float)(-bound + 2.0 * bound * ac_rng_uniform(rng));
+}
+
+void model_init_weights(ac_model *m, ac_rng *rng)
+{
+    float **t = m->p.t;
+    init_linear(t[P_QW], t[P_QB], m->H, m->F, rng);
+    init_linear(t[P_KW], t[P_KB], m->H, m->F, rng);
+    init_linear(t[P_VW], t[P_VB], m->H, m->F, rng);
+    init_linear(t[P_OW], t[P_OB], m->H, m->H, rng);
+    for (int h = 0; h < m->H; h++) {
+        t[P_LNW][h] = 1.0f;
+        t[P_LNB][h] = 0.0f;
+    }
+    init_linear(t[P_CW], t[P_CB], m->K, m->H, rng);
+}
+
+ac_status ac_model_create(const ac_params *p, size_t n_features, ac_model **out, ac_error *err)
+{
+    ac_rng rng;
+    ac_rng_seed(&rng, p->seed);
+    return model_create(p, n_features, &rng, out, err);
+}
+
+ac_status model_create(const ac_params *p, size_t n_features, ac_rng *rng, ac_model **out,
+                       ac_error *err)
+{
+    ac_status st = ac_params_validate(p, err);
+    if (st != AC_OK)
+        return st;
+    if (n_features < 1 || n_features > AC_MAX_DIM)
+        return ac_set_error(err, AC_ERR_INVALID, "", 0, 0,
+                            "feature count %zu out of range (expected 1 to %d)", n_features,
+                            AC_MAX_DIM);
+    ac_model *m;
+    st = model_alloc((int)n_features, p->hidden, p->clusters, p->attention_scale,
+                     (float)p->layernorm_eps, &m, err);
+    if (st != AC_OK)
+        return st;
+    model_init_weights(m, rng);
+    *out = m;
+    return AC_OK;
+}
+
+void ac_model_free(ac_model *m)
+{
+    if (!m)
+        return;
+    ac_free(m->params);
+    ac_free(m);
+}
+
+size_t ac_model_features_count(const ac_model *m) { return (size_t)m->F; }
+size_t ac_model_hidden(const ac_model *m) { return (size_t)m->H; }
+size_t ac_model_clusters(const ac_model *m) { return (size_t)m->K; }
+ac_attention_scale ac_model_attention_scale(const ac_model *m) { return m->scale; }
+size_t ac_model_tensor_count(const ac_model *m) { (void)m; return P_COUNT; }
+
+ac_status ac_model_tensor(ac_model *m, size_t index, const char **name, size_t *rows,
+                          size_t *cols, float **data)
+{
+    if (index >= P_COUNT)
+        return AC_ERR_INVALID;
+    if (name)
+        *name = ac_tensor_names[index];
+    if (rows)
+        *rows = m->rows[index];
+    if (cols)
+        *cols = m->cols[index];
+    if (data)
+        *data = m->p.t[index];
+    return AC_OK;
+}
+
+/* ------------------------------------------------------------- activations */
+
+ac_status acts_alloc(ac_acts *a, const ac_model *m, int capacity, ac_error *err)
+{
+    memset(a, 0, sizeof *a);
+    size_t B = (size_t)capacity, H = (size_t)m->H, K = (size_t)m->K;
+    /* q, k, v, ctx, attn_out, ln_out: 6·B·H; weights: B·B; mean, rstd: 2·B;
+     * logits, probs: 2·B·K. B <= 2^32 and H, K <= 2^16 keep these products
+     * within size_t on 64-bit targets; the final check covers 32-bit ones. */
+    size_t floats = 6 * B * H + B * B + 2 * B + 2 * B * K;
+    if (B != 0 && (floats / B < B || floats > SIZE_MAX / sizeof(float)))
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
+                            "a forward pass over %zu rows needs more memory than can be "
+                            "addressed", B);
+    float *block = ac_alloc(floats * sizeof(float));
+    if (!block)
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
+                            "out of memory: a forward pass over %zu rows needs %.1f MiB", B,
+                            (double)floats * sizeof(float) / 1048576.0);
+    a->capacity = capacity;
+    a->block = block;
+    a->floats = floats;
+    float *p = block;
+    a->q = p; p += B * H;
+    a->k = p; p += B * H;
+    a->v = p; p += B * H;
+    a->ctx = p; p += B * H;
+    a->attn_out = p; p += B * H;
+    a->ln_out = p; p += B * H;
+    a->weights = p; p += B * B;
+    a->ln_mean = p; p += B;
+    a->ln_rstd = p; p += B;
+    a->logits = p; p += B * K;
+    a->probs = p;
+    return AC_OK;
+}
+
+void acts_free(ac_acts *a)
+{
+    ac_free(a->block);
+    memset(a, 0, sizeof *a);
+}
+
+/* --------------------------------------------------------- forward/backward */
+
+static float attention_scale_value(const ac_model *m)
+{
+    return m->scale == AC_SCALE_SQRT ? (float)(1.0 / sqrt((double)m->H)) : 1.0f;
+}
+
+void model_forward(const ac_model *m, ac_acts *a, const float *x, int B)
+{
+    assert(B >= 1 && B <= a->capacity);
+    float *const *t = m->p.t;
+    int F = m->F, H = m->H, K = m->K;
+    linear_forward(a->q, x, t[P_QW], t[P_QB], B, F, H);
+    linear_forward(a->k, x, t[P_KW], t[P_KB], B, F, H);
+    linear_forward(a->v, x, t[P_VW], t[P_VB], B, F, H);
+    attention_forward(a->ctx, a->weights, a->q, a->k, a->v, B, H, attention_scale_value(m));
+    linear_forward(a->attn_out, a->ctx, t[P_OW], t[P_OB], B, H, H);
+    layernorm_forward(a->ln_out, a->ln_mean, a->ln_rstd, a->attn_out, t[P_LNW], t[P_LNB], B, H,
+                      m->layernorm_eps);
+    linear_forward(a->logits, a->ln_out, t[P_CW], t[P_CB], B, H, K);
+}
+
+void model_backward(const ac_model *m, const ac_acts *a, ac_acts *d, const float *x, int B,
+                    int upstream, ac_tensors *g)
+{
+    float *const *t = m->p.t;
+    int F = m->F, H = m->H, K = m->K;
+    linear_backward(upstream ? d->ln_out : NULL, g->t[P_CW], g->t[P_CB], d->logits, a->ln_out,
+                    t[P_CW], B, H, K);
+    if (!upstream)
+        return;
+    layernorm_backward(d->attn_out, g->t[P_LNW], g->t[P_LNB], d->ln_out, a->attn_out,
+                       t[P_LNW], a->ln_mean, a->ln_rstd, B, H);
+    linear_backward(d->ctx, g->t[P_OW], g->t[P_OB], d->attn_out, a->ctx, t[P_OW], B, H, H);
+    attention_backward(d->q, d->k, d->v, d->weights, d->ctx, a->weights, a->q, a->k, a->v, B, H,
+                       attention_scale_value(m));
+    linear_backward(NULL, g->t[P_QW], g->t[P_QB], d->q, x, t[P_QW], B, F, H);
+    /* The key bias gets no gradient, exactly: it adds q_i·b_k to every score
+     * of row i, a constant shift that the row's softmax removes. Its true
+     * gradient Σ_j dk_j = Σ_i q_i·Σ_j dscores[i,j] is zero because each row of
+     * dscores sums to zero; computing it would only add float rounding noise,
+     * which AdamW's m/√v would then blow up into steps of size ~lr. */
+    linear_backward(NULL, g->t[P_KW], NULL, d->k, x, t[P_KW], B, F, H);
+    linear_backward(NULL, g->t[P_VW], g->t[P_VB], d->v, x, t[P_VW], B, F, H);
+}
+
+/* ---------------------------------------------------------------- predict */
+
+ac_status ac_model_predict(const ac_model *m, const float *x, size_t n, int32_t *clusters,
+                           float *probs, ac_error *err)
+{
+    if (n == 0 || n > (size_t)INT32_MAX)
+        return ac_set_error(err, AC_ERR_INVALID, "", 0, 0,
+                            "cannot predict %zu rows (expected 1 to %d)", n, INT32_MAX);
+    ac_acts a;
+    ac_status st = acts_alloc(&a, m, (int)n, err);
+    if (st != AC_OK)
+        return st;
+    int B = (int)n, K = m->K;
+    model_forward(m, &a, x, B);
+    if (probs)
+        crossentropy_forward(a.probs, NULL, a.logits, NULL, B, K);
+    for (int b = 0; b < B; b++) {
+        if (clusters)
+            clusters[b] = argmax_row(a.logits + (size_t)b * K, K);
+        if (probs)
+            memcpy(probs + (size_t)b * K, a.probs + (size_t)b * K, (size_t)K * sizeof(float));
+    }
+    acts_free(&a);
+    return AC_OK;
+}

@@ -1,0 +1,87 @@
+/*
+ * util.c - the small things every other file leans on: the one allocation
+ * wrapper (so tests can fail the Nth allocation), error reporting into an
+ * ac_error, status names and the version string.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AC_ALIGN 64
+
+static size_t alloc_count; /* allocations since the last ac_alloc_fail_at */
+static size_t alloc_fail_at;  /* 1-based index of the one to fail, 0 = none */
+
+size_t ac_alloc_fail_at(size_t n)
+{
+    size_t made = alloc_count;
+    alloc_count = 0;
+    alloc_fail_at = n;
+    return made;
+}
+
+void *ac_alloc(size_t bytes)
+{
+    alloc_count++;
+    if (alloc_fail_at != 0 && alloc_count == alloc_fail_at)
+        return NULL;
+    if (bytes == 0)
+        bytes = 1;
+    /* aligned_alloc wants a size that is a multiple of the alignment. */
+    if (bytes > SIZE_MAX - (AC_ALIGN - 1))
+        return NULL;
+    size_t rounded = (bytes + AC_ALIGN - 1) / AC_ALIGN * AC_ALIGN;
+    return aligned_alloc(AC_ALIGN, rounded);
+}
+
+void *ac_calloc(size_t count, size_t size)
+{
+    if (size != 0 && count > SIZE_MAX / size)
+        return NULL;
+    void *p = ac_alloc(count * size);
+    if (p)
+        memset(p, 0, count * size);
+    return p;
+}
+
+void ac_free(void *p)
+{
+    free(p);
+}
+
+ac_status ac_set_error(ac_error *err, ac_status status, const char *source, long line,
+                       long column, const char *fmt, ...)
+{
+    if (err) {
+        err->status = status;
+        snprintf(err->source, sizeof err->source, "%s", source ? source : "");
+        err->line = line;
+        err->column = column;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+const char *ac_status_str(ac_status status)
+{
+    switch (status) {
+    case AC_OK: return "ok";
+    case AC_ERR_NOMEM: return "out of memory";
+    case AC_ERR_IO: return "input/output error";
+    case AC_ERR_PARSE: return "parse error";
+    case AC_ERR_DATA: return "unusable data";
+    case AC_ERR_INVALID: return "invalid argument";
+    }
+    return "unknown status";
+}
+
+const char *ac_version(void)
+{
+    return AC_VERSION_STRING;
+}
