@@ -1,0 +1,457 @@
+/*
+ * attncluster.c - the command-line tool. It parses arguments, calls the
+ * library and prints: results on stdout, progress and messages on stderr.
+ * No maths here.
+ *
+ * Exit codes: 0 ok, 1 a runtime problem (file, data, memory), 2 a malformed
+ * command line.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "attncluster.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+#define DEFAULT_DATA "data/iris.csv"
+#define SAMPLES_PER_CLUSTER 5
+
+typedef struct options {
+    ac_params params;
+    const char *data; /* NULL: data/iris.csv when it exists, else the built-in copy */
+    int print_every;
+    int quiet;
+} options;
+
+/* ------------------------------------------------------------------ usage */
+
+static void print_usage(FILE *out)
+{
+    ac_params d = ac_params_default();
+    fprintf(out,
+            "Usage: attncluster [train] [options]\n"
+            "\n"
+            "Trains a self-attention clustering model on a CSV file and prints the\n"
+            "clustering, as the chapter \"Clustering with Attention\" does. With no\n"
+            "arguments it runs the chapter's Iris example.\n"
+            "\n"
+            "Options (defaults in brackets):\n"
+            "  --data FILE             CSV: a header, numeric features, the species last\n"
+            "                          [data/iris.csv if present, else the built-in copy];\n"
+            "                          '-' reads standard input\n"
+            "  --hidden N              hidden size H [%d]\n"
+            "  --batch-size N          rows per batch [%d]\n"
+            "  --lr X                  AdamW learning rate [%g]\n"
+            "  --weight-decay X        AdamW weight decay [%g]\n"
+            "  --epochs N              passes over the data [%d]\n"
+            "  --clusters K            number of clusters [%d]\n"
+            "  --print-every N         print the loss every N epochs [10]\n"
+            "  --seed N                seed of the one random generator [%llu]\n"
+            "  --attention-scale S     'none' (the chapter's code) or 'sqrt' (1/sqrt(H)) [none]\n"
+            "  --candle-compat         train as Candle really does: only cluster_proj learns\n"
+            "                          [off: every layer learns]\n"
+            "  --quiet                 no progress bar\n"
+            "  -h, --help              this help\n"
+            "  --version               the version\n"
+            "\n"
+            "Exit status: 0 ok, 1 a file, data or memory problem, 2 a bad command line.\n",
+            d.hidden, d.batch_size, d.lr, d.weight_decay, d.epochs, d.clusters,
+            (unsigned long long)d.seed);
+}
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "attncluster: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\nTry 'attncluster --help' for the options.\n");
+    return EXIT_USAGE;
+}
+
+/* ------------------------------------------------------- strict number parsing */
+
+/* An integer in [min, max] written as plain decimal digits with an optional
+ * sign; anything else (spaces, trailing text, overflow) is rejected. */
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    if (!*s || !(s[0] == '-' || s[0] == '+' || (s[0] >= '0' && s[0] <= '9')))
+        return 0;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno == ERANGE || v < min || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    for (const char *c = s; *c; c++)
+        if (*c < '0' || *c > '9')
+            return 0;
+    if (!*s)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno == ERANGE)
+        return 0;
+    *out = (uint64_t)v;
+    return 1;
+}
+
+/* A finite number in [min, max]; min_open excludes min itself. */
+static int parse_double(const char *s, double min, int min_open, double max, double *out)
+{
+    if (!*s || s[0] == ' ' || s[0] == '\t')
+        return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || !isfinite(v) || v < min || (min_open && v == min) || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+enum {
+    OPT_DATA = 256, OPT_HIDDEN, OPT_BATCH, OPT_LR, OPT_WD, OPT_EPOCHS, OPT_CLUSTERS,
+    OPT_PRINT_EVERY, OPT_SEED, OPT_SCALE, OPT_CANDLE, OPT_QUIET, OPT_VERSION
+};
+
+/* Returns -1 to go on, or an exit code (0 after --help/--version). */
+static int parse_options(int argc, char **argv, options *o)
+{
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, OPT_DATA},
+        {"hidden", required_argument, NULL, OPT_HIDDEN},
+        {"batch-size", required_argument, NULL, OPT_BATCH},
+        {"lr", required_argument, NULL, OPT_LR},
+        {"weight-decay", required_argument, NULL, OPT_WD},
+        {"epochs", required_argument, NULL, OPT_EPOCHS},
+        {"clusters", required_argument, NULL, OPT_CLUSTERS},
+        {"print-every", required_argument, NULL, OPT_PRINT_EVERY},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"attention-scale", required_argument, NULL, OPT_SCALE},
+        {"candle-compat", no_argument, NULL, OPT_CANDLE},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0; /* our own messages */
+    optind = 1;
+    int c;
+    long n;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        const char *arg = optarg;
+        switch (c) {
+        case OPT_DATA: o->data = arg; break;
+        case OPT_HIDDEN:
+            if (!parse_long(arg, 1, 65536, &n))
+                return usage_error("--hidden: '%s' is not %s", arg, "an integer from 1 to 65536");
+            o->params.hidden = (int)n;
+            break;
+        case OPT_BATCH:
+            if (!parse_long(arg, 1, 65536, &n))
+                return usage_error("--batch-size: '%s' is not %s", arg,
+                                   "an integer from 1 to 65536");
+            o->params.batch_size = (int)n;
+            break;
+        case OPT_LR:
+            if (!parse_double(arg, 0.0, 1, 1e6, &o->params.lr))
+                return usage_error("--lr: '%s' is not %s", arg, "a number > 0 and <= 1e6");
+            break;
+        case OPT_WD:
+            if (!parse_double(arg, 0.0, 0, 1e6, &o->params.weight_decay))
+                return usage_error("--weight-decay: '%s' is not %s", arg,
+                                   "a number >= 0 and <= 1e6");
+            break;
+        case OPT_EPOCHS:
+            if (!parse_long(arg, 1, 1000000000L, &n))
+                return usage_error("--epochs: '%s' is not %s", arg,
+                                   "an integer from 1 to 1000000000");
+            o->params.epochs = (int)n;
+            break;
+        case OPT_CLUSTERS:
+            if (!parse_long(arg, 1, 65536, &n))
+                return usage_error("--clusters: '%s' is not %s", arg,
+                                   "an integer from 1 to 65536");
+            o->params.clusters = (int)n;
+            break;
+        case OPT_PRINT_EVERY:
+            if (!parse_long(arg, 1, 1000000000L, &n))
+                return usage_error("--print-every: '%s' is not %s", arg,
+                                   "an integer from 1 to 1000000000");
+            o->print_every = (int)n;
+            break;
+        case OPT_SEED:
+            if (!parse_u64(arg, &o->params.seed))
+                return usage_error("--seed: '%s' is not %s", arg,
+                                   "an integer from 0 to 18446744073709551615");
+            break;
+        case OPT_SCALE:
+            if (strcmp(arg, "none") == 0)
+                o->params.attention_scale = AC_SCALE_NONE;
+            else if (strcmp(arg, "sqrt") == 0)
+                o->params.attention_scale = AC_SCALE_SQRT;
+            else
+                return usage_error("--attention-scale: '%s' is not %s", arg, "'none' or 'sqrt'");
+            break;
+        case OPT_CANDLE: o->params.candle_compat = 1; break;
+        case OPT_QUIET: o->quiet = 1; break;
+        case 'h': print_usage(stdout); return 0;
+        case OPT_VERSION: printf("attncluster %s\n", ac_version()); return 0;
+        case ':':
+            return usage_error("%s needs a value%s", argv[optind - 1], "");
+        default:
+            return usage_error("unknown option '%s'%s", argv[optind - 1], "");
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'%s", argv[optind], "");
+    return -1;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+/* A tqdm-style bar on stderr, redrawn in place:
+ *   100%|████████████████████| 100/100 [00:00<00:00, 1234.56it/s] */
+typedef struct progress {
+    int enabled;
+    int total;
+    double start, last_draw;
+    int drawn; /* a bar is on the current stderr line */
+} progress;
+
+#define BAR_CELLS 20
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void format_clock(char *buf, size_t size, double seconds)
+{
+    /* Clamped, so that an absurd estimate cannot overflow the buffer. */
+    if (!(seconds >= 0.0))
+        seconds = 0.0;
+    if (seconds > 359999.0)
+        seconds = 359999.0;
+    int s = (int)(seconds + 0.5);
+    if (s >= 3600)
+        snprintf(buf, size, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(buf, size, "%02d:%02d", s / 60, s % 60);
+}
+
+static void progress_draw(progress *p, int done)
+{
+    /* Eighths of a cell, as tqdm draws them. */
+    static const char *const partial[8] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+    double elapsed = now_seconds() - p->start;
+    double frac = (double)done / p->total;
+    int eighths = (int)(frac * BAR_CELLS * 8);
+    char bar[BAR_CELLS * 3 + 1 + 8];
+    size_t len = 0;
+    int cells = 0;
+    for (; cells < eighths / 8; cells++) {
+        memcpy(bar + len, "█", 3);
+        len += 3;
+    }
+    if (cells < BAR_CELLS && eighths % 8) {
+        size_t n = strlen(partial[eighths % 8]);
+        memcpy(bar + len, partial[eighths % 8], n);
+        len += n;
+        cells++;
+    }
+    for (; cells < BAR_CELLS; cells++)
+        bar[len++] = ' ';
+    bar[len] = '\0';
+    double rate = elapsed > 0 ? done / elapsed : 0.0;
+    char el[32], left[32], speed[48];
+    format_clock(el, sizeof el, elapsed);
+    if (rate > 0)
+        format_clock(left, sizeof left, (p->total - done) / rate);
+    else
+        snprintf(left, sizeof left, "?");
+    if (rate >= 1.0 || rate == 0.0)
+        snprintf(speed, sizeof speed, "%.2fit/s", rate);
+    else
+        snprintf(speed, sizeof speed, "%.2fs/it", 1.0 / rate);
+    fprintf(stderr, "\r%3d%%|%s| %d/%d [%s<%s, %s]", (int)(frac * 100), bar, done, p->total,
+            el, left, speed);
+    fflush(stderr);
+    p->drawn = 1;
+    p->last_draw = now_seconds();
+}
+
+/* Clears the bar's line so that a line on stdout does not land inside it. */
+static void progress_clear(progress *p)
+{
+    if (p->enabled && p->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        p->drawn = 0;
+    }
+}
+
+/* ----------------------------------------------------------------- training */
+
+typedef struct run_state {
+    const options *opt;
+    progress bar;
+} run_state;
+
+static int on_epoch(const ac_epoch_report *r, void *user)
+{
+    run_state *rs = user;
+    int last = r->epoch + 1 == r->epochs;
+    if (r->epoch % rs->opt->print_every == 0 || last) {
+        progress_clear(&rs->bar);
+        printf("Epoch %d/%d: Loss = %.4f, Accuracy = %.4f\n", r->epoch + 1, r->epochs, r->loss,
+               r->accuracy);
+        fflush(stdout);
+    }
+    if (rs->bar.enabled && (last || now_seconds() - rs->bar.last_draw > 0.05 || !rs->bar.drawn))
+        progress_draw(&rs->bar, r->epoch + 1);
+    if (rs->bar.enabled && last) {
+        fputc('\n', stderr);
+        rs->bar.drawn = 0;
+    }
+    return 0;
+}
+
+static int report_error(const ac_error *e)
+{
+    if (e->source[0] && e->line > 0)
+        fprintf(stderr, "%s:%ld: %s\n", e->source, e->line, e->message);
+    else if (e->source[0])
+        fprintf(stderr, "%s: %s\n", e->source, e->message);
+    else
+        fprintf(stderr, "attncluster: %s\n", e->message);
+    return EXIT_RUNTIME;
+}
+
+static int load_data(const options *o, ac_dataset **ds, ac_error *err)
+{
+    struct stat st;
+    ac_status s;
+    if (o->data)
+        s = ac_dataset_load_csv(o->data, ds, err);
+    else if (stat(DEFAULT_DATA, &st) == 0)
+        s = ac_dataset_load_csv(DEFAULT_DATA, ds, err);
+    else
+        s = ac_dataset_load_builtin_iris(ds, err);
+    return s == AC_OK ? 0 : -1;
+}
+
+static void print_samples(const ac_dataset *ds, const int32_t *clusters, int K)
+{
+    size_t N = ac_dataset_rows(ds), F = ac_dataset_features_count(ds);
+    const float *x = ac_dataset_features(ds);
+    const int32_t *labels = ac_dataset_labels(ds);
+    printf("Sample cluster assignments:\n");
+    for (int k = 0; k < K; k++) {
+        printf("Cluster %d:\n", k);
+        int shown = 0;
+        for (size_t i = 0; i < N && shown < SAMPLES_PER_CLUSTER; i++) {
+            if (clusters[i] != k)
+                continue;
+            printf("  Sample %zu: Features = [", i);
+            for (size_t f = 0; f < F; f++)
+                printf("%s%.2f", f ? ", " : "", (double)x[i * F + f]);
+            printf("], True Label = %d\n", (int)labels[i]);
+            shown++;
+        }
+    }
+}
+
+static int run_train(const options *o)
+{
+    ac_error err;
+    ac_dataset *ds = NULL;
+    ac_model *model = NULL;
+    int32_t *clusters = NULL;
+    int rc = EXIT_RUNTIME;
+
+    if (load_data(o, &ds, &err) != 0)
+        return report_error(&err);
+    size_t N = ac_dataset_rows(ds);
+    printf("Loaded %zu samples from %s\n", N, ac_dataset_source(ds));
+    printf("Loaded Iris dataset: %zu samples\n", N);
+    ac_dataset_normalize_minmax(ds);
+    printf("Starting training...\n");
+    fflush(stdout);
+
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    rs.opt = o;
+    rs.bar.enabled = !o->quiet && isatty(STDERR_FILENO);
+    rs.bar.total = o->params.epochs;
+    rs.bar.start = now_seconds();
+    if (ac_train(ds, &o->params, on_epoch, &rs, &model, &err) != AC_OK) {
+        progress_clear(&rs.bar);
+        rc = report_error(&err);
+        goto done;
+    }
+
+    clusters = malloc(N * sizeof *clusters);
+    if (!clusters) {
+        fprintf(stderr, "attncluster: out of memory\n");
+        goto done;
+    }
+    /* The chapter's inference: one forward pass over all rows, the attention
+     * running across the whole data set. */
+    if (ac_model_predict(model, ac_dataset_features(ds), N, clusters, NULL, &err) != AC_OK) {
+        rc = report_error(&err);
+        goto done;
+    }
+    printf("\nFinal clustering accuracy: %.4f\n\n",
+           ac_accuracy_raw(clusters, ac_dataset_labels(ds), N));
+    print_samples(ds, clusters, (int)ac_model_clusters(model));
+    rc = 0;
+
+done:
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "attncluster: cannot write the output: %s\n", strerror(errno));
+        rc = EXIT_RUNTIME;
+    }
+    free(clusters);
+    ac_model_free(model);
+    ac_dataset_free(ds);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    memset(&o, 0, sizeof o);
+    o.params = ac_params_default();
+    o.print_every = 10;
+
+    /* "attncluster", "attncluster train ..." and "attncluster --opt ..." all
+     * train; any other first word is an unknown command. */
+    int first = 1;
+    if (argc > 1 && strcmp(argv[1], "train") == 0)
+        first = 2;
+    else if (argc > 1 && argv[1][0] != '-')
+        return usage_error("unknown command '%s'%s (expected 'train')", argv[1], "");
+    argv[first - 1] = argv[0];
+    int rc = parse_options(argc - first + 1, argv + first - 1, &o);
+    if (rc >= 0)
+        return rc;
+    return run_train(&o);
+}
