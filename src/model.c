@@ -103,9 +103,10 @@ ac_status model_alloc(int F, int H, int K, ac_attention_scale scale, float layer
     }
     m->params = ac_calloc(m->n_params, sizeof(float));
     if (!m->params) {
+        size_t n = m->n_params;
         ac_free(m);
         return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
-                            "out of memory allocating %zu model parameters", m->n_params);
+                            "out of memory allocating %zu model parameters", n);
     }
     model_tensor_view(m, m->params, &m->p);
     *out = m;
