@@ -113,7 +113,8 @@ static int parse_u64(const char *s, uint64_t *out)
 /* A finite number in [min, max]; min_open excludes min itself. */
 static int parse_double(const char *s, double min, int min_open, double max, double *out)
 {
-    if (!*s || s[0] == ' ' || s[0] == '\t')
+    /* Plain decimals only: strtod would also take hex, "inf" and "nan". */
+    if (!*s || strspn(s, "0123456789+-.eE") != strlen(s))
         return 0;
     char *end;
     errno = 0;
@@ -122,6 +123,39 @@ static int parse_double(const char *s, double min, int min_open, double max, dou
         return 0;
     *out = v;
     return 1;
+}
+
+/* A printable rendering of a short option letter for a message. */
+static const char *short_name(int c)
+{
+    static char buf[2];
+    buf[0] = (c > 32 && c < 127) ? (char)c : '?';
+    buf[1] = '\0';
+    return buf;
+}
+
+/* How many long options begin with the text of `arg` ("--c" or "--c=1"). */
+static int prefix_matches(const struct option *opts, const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0)
+        return 0;
+    arg += 2;
+    size_t len = strcspn(arg, "=");
+    int n = 0;
+    for (; opts->name; opts++)
+        n += strncmp(opts->name, arg, len) == 0;
+    return n;
+}
+
+/* Flushes stdout: a write error (a full disk, a closed pipe) turns exit code
+ * `rc` into a runtime error. */
+static int finish_output(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "attncluster: cannot write the output: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    return rc;
 }
 
 enum {
@@ -210,11 +244,22 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case OPT_CANDLE: o->params.candle_compat = 1; break;
         case OPT_QUIET: o->quiet = 1; break;
-        case 'h': print_usage(stdout); return 0;
-        case OPT_VERSION: printf("attncluster %s\n", ac_version()); return 0;
+        case 'h': print_usage(stdout); return finish_output(0);
+        case OPT_VERSION:
+            printf("attncluster %s\n", ac_version());
+            return finish_output(0);
         case ':':
+            if (optopt > 0 && optopt < 256)
+                return usage_error("-%s needs a value%s", short_name(optopt), "");
             return usage_error("%s needs a value%s", argv[optind - 1], "");
         default:
+            /* optopt holds the letter of a bad short option (argv may still
+             * point at its group); 0 for an unknown or ambiguous long one. */
+            if (optopt > 0 && optopt < 256)
+                return usage_error("unknown option '-%s'%s", short_name(optopt), "");
+            if (prefix_matches(longopts, argv[optind - 1]) > 1)
+                return usage_error("ambiguous option '%s'%s (it begins more than one option)",
+                                   argv[optind - 1], "");
             return usage_error("unknown option '%s'%s", argv[optind - 1], "");
         }
     }
@@ -425,10 +470,7 @@ static int run_train(const options *o)
     rc = 0;
 
 done:
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "attncluster: cannot write the output: %s\n", strerror(errno));
-        rc = EXIT_RUNTIME;
-    }
+    rc = finish_output(rc);
     free(clusters);
     ac_model_free(model);
     ac_dataset_free(ds);
