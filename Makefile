@@ -5,6 +5,8 @@
 #   make test       every test, then all of them again under ASan + UBSan
 #   make clean
 #
+# WERROR=-Werror turns warnings into errors (CI does).
+#
 # The build targets the host CPU (-march=native). For a binary that runs on
 # any x86-64 (or other) machine of the same architecture: make ARCH_FLAGS=
 
@@ -55,8 +57,8 @@ test-build: $(LIB) $(TOOL) $(TEST_BINS)
 # The suite twice: as built, then rebuilt with the address and undefined
 # behaviour sanitizers (in build/asan). The last line counts both runs.
 test:
-	@$(MAKE) --no-print-directory test-build WERROR=-Werror
-	@$(MAKE) --no-print-directory test-build WERROR=-Werror BUILD=build/asan \
+	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory test-build BUILD=build/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 	@sh tests/run_all.sh build build/asan
 
