@@ -22,11 +22,12 @@ LDLIBS = -lm
 
 BUILD ?= build
 SRCS = src/util.c src/rng.c src/layers.c src/model.c src/optim.c src/train.c src/metrics.c \
-       src/dataset.c src/iris_data.c
+       src/dataset.c src/csv.c src/iris_data.c src/json.c \
+       src/safetensors.c src/model_file.c
 OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB = $(BUILD)/libattncluster.a
 TOOL = $(BUILD)/attncluster
-TESTS = test_layers test_model test_optim test_rng test_dataset test_train
+TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all run test check test-build clean

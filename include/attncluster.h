@@ -68,15 +68,20 @@ typedef struct ac_error {
 
 /* ----------------------------------------------------------------- dataset */
 
-/* N rows of F float features, with an optional integer label per row. */
+/* N rows of F float features, with an optional integer label per row, and
+ * the names of the features and labels. */
 typedef struct ac_dataset ac_dataset;
+/* A model; see below. */
+typedef struct ac_model ac_model;
 
-/* Reads a CSV file in the chapter's format: a header line (skipped), then rows
- * of F numeric features followed by the species, one of "Iris-setosa",
- * "Iris-versicolor", "Iris-virginica" (labels 0, 1, 2). F is taken from the
- * header and must be the same on every row. Blank lines are errors, except
- * at the end of the file. Errors are AC_ERR_IO (cannot open or read) or
- * AC_ERR_PARSE with err->line and err->column set. */
+/* Reads a CSV file in the chapter's format: a header line naming the
+ * columns, then rows of numeric features followed by the species, one of
+ * "Iris-setosa", "Iris-versicolor", "Iris-virginica" (labels 0, 1, 2). When
+ * the first row's last field is a number, there is no label column: every
+ * column is a feature and the set is unlabelled. Every row must have the
+ * header's field count. Blank lines are errors, except at the end of the
+ * file. "-" reads standard input. Errors are AC_ERR_IO (cannot open or read)
+ * or AC_ERR_PARSE with err->line and err->column set. */
 ac_status ac_dataset_load_csv(const char *path, ac_dataset **out, ac_error *err);
 
 /* The same as ac_dataset_load_csv, over CSV text held in memory; `source`
@@ -106,11 +111,33 @@ const int32_t *ac_dataset_labels(const ac_dataset *ds);
 size_t ac_dataset_classes(const ac_dataset *ds);
 /* The name given at load time ("data/iris.csv", "built-in iris.csv", "memory"). */
 const char *ac_dataset_source(const ac_dataset *ds);
+/* Feature f's name: the CSV header's, or "feature_1", ... for data from
+ * memory; NULL past the end. */
+const char *ac_dataset_feature_name(const ac_dataset *ds, size_t f);
+/* Label id's name ("Iris-setosa"), or NULL when the set has none for it. */
+const char *ac_dataset_label_name(const ac_dataset *ds, size_t id);
+/* Replaces the feature names (F of them) and/or the label names (at least
+ * ac_dataset_classes of them); either may be NULL to keep the current ones.
+ * The strings are copied. */
+ac_status ac_dataset_set_names(ac_dataset *ds, const char *const *feature_names,
+                               const char *const *label_names, size_t n_label_names,
+                               ac_error *err);
 
 /* Min-max scales every feature in place, as the chapter does:
- * x' = (x - min) / (max - min), so each column spans [0, 1]. A constant
- * column (max == min) maps to 0 rather than the chapter's 0/0 = NaN. */
-void ac_dataset_normalize_minmax(ac_dataset *ds);
+ * x' = (x - min) / (max - min), so each column spans [0, 1], and remembers
+ * the fit so that a model trained on the set can scale new data the same
+ * way. A constant column (max == min) maps to 0 rather than the chapter's
+ * 0/0 = NaN. Fails only with AC_ERR_NOMEM, leaving the set unchanged. */
+ac_status ac_dataset_normalize_minmax(ac_dataset *ds, ac_error *err);
+
+/* Makes raw data ready for a trained model: picks the model's features by
+ * name, in the model's order (other columns are dropped), scales them with
+ * the model's stored normalisation (never refitted), and maps the set's
+ * label names onto the model's label ids (a label the model never saw gets
+ * an id of its own past the model's). AC_ERR_DATA names a missing column;
+ * AC_ERR_INVALID if the set was normalised already. On failure the set is
+ * unchanged. */
+ac_status ac_dataset_prepare_for_model(ac_dataset *ds, const ac_model *m, ac_error *err);
 
 /* ------------------------------------------------------------------- model */
 
@@ -144,8 +171,34 @@ ac_params ac_params_default(void);
 /* AC_ERR_INVALID with a message naming the first field out of range. */
 ac_status ac_params_validate(const ac_params *p, ac_error *err);
 
-/* A trained (or freshly initialised) model. */
-typedef struct ac_model ac_model;
+/* How a model scales raw features before its first layer. */
+typedef enum ac_normalization {
+    AC_NORMALIZE_NONE = 0,  /* features used as they are */
+    AC_NORMALIZE_MINMAX = 1 /* (x - min) / range, a range of 0 giving 0 */
+} ac_normalization;
+
+/* Which rows a prediction's attention runs across. */
+typedef enum ac_context {
+    /* Each row attends over the model's stored reference rows plus itself,
+     * so its prediction does not depend on the other rows passed with it. */
+    AC_CONTEXT_REFERENCE = 0,
+    /* Rows attend across all the rows passed, as the chapter's inference:
+     * a row's cluster can change with its neighbours. */
+    AC_CONTEXT_BATCH = 1
+} ac_context;
+
+/* At most this many training rows are kept as a model's reference rows;
+ * a larger training set is represented by a seeded sample stratified by
+ * label (proportional to each class's share, at least one row per class). */
+#define AC_MAX_REFERENCE_ROWS 1000
+
+/* How a model was trained, as stored in its file (informative). */
+typedef struct ac_training_info {
+    int known;          /* 0 for a model that was never trained or whose file says nothing */
+    ac_params params;   /* hyperparameters and seed */
+    size_t rows;        /* N */
+    uint64_t data_hash; /* FNV-1a 64 of the scaled features (float32 LE), then labels (int32 LE) */
+} ac_training_info;
 
 /* A model for F input features with weights drawn from a generator seeded by
  * p->seed, in the chapter's creation order, with Candle's initialisers:
@@ -158,6 +211,21 @@ size_t ac_model_features_count(const ac_model *m); /* F */
 size_t ac_model_hidden(const ac_model *m);         /* H */
 size_t ac_model_clusters(const ac_model *m);       /* K */
 ac_attention_scale ac_model_attention_scale(const ac_model *m);
+/* Feature f's name, the column the model reads it from; NULL past the end. */
+const char *ac_model_feature_name(const ac_model *m, size_t f);
+/* The label names the model knows (label id i = cluster i in supervised
+ * training); 0 and NULL when it knows none. */
+size_t ac_model_label_count(const ac_model *m);
+const char *ac_model_label_name(const ac_model *m, size_t id);
+/* The stored normalisation; *min and *range (F each, borrowed) when MINMAX. */
+ac_normalization ac_model_normalization(const ac_model *m, const float **min,
+                                        const float **range);
+/* R, and the (R, F) scaled reference rows (borrowed) when rows is not NULL. */
+size_t ac_model_reference_rows(const ac_model *m, const float **rows);
+const ac_training_info *ac_model_training(const ac_model *m);
+/* The attncluster_version recorded in the file the model was loaded from
+ * ("0.1.0", "pytorch-reference"); "" for a model created or trained here. */
+const char *ac_model_written_by(const ac_model *m);
 
 /* The model's parameter tensors, in creation order. Index 0 .. count-1;
  * the name is the chapter's VarBuilder path ("self_attention.query_proj.weight"),
@@ -167,13 +235,28 @@ size_t ac_model_tensor_count(const ac_model *m);
 ac_status ac_model_tensor(ac_model *m, size_t index, const char **name, size_t *rows,
                           size_t *cols, float **data);
 
-/* One forward pass over n rows of already-scaled features x (n, F), the
- * attention running across all n rows as in the chapter's inference.
- * Writes the arg-max cluster of each row to clusters (n) when not NULL and
- * the softmax probabilities to probs (n, K) when not NULL. Allocates O(n²)
- * working memory for the attention weights; AC_ERR_NOMEM if that fails. */
-ac_status ac_model_predict(const ac_model *m, const float *x, size_t n, int32_t *clusters,
-                           float *probs, ac_error *err);
+/* Predicts n rows of already-scaled features x (n, F) (see
+ * ac_dataset_prepare_for_model). Writes the arg-max cluster of each row to
+ * clusters (n) when not NULL and the softmax probabilities to probs (n, K)
+ * when not NULL. AC_CONTEXT_REFERENCE needs O((R + chunk)·H) working memory,
+ * AC_CONTEXT_BATCH O(n²) for the attention weights; AC_ERR_NOMEM if that
+ * cannot be had. */
+ac_status ac_model_predict(const ac_model *m, const float *x, size_t n, ac_context context,
+                           int32_t *clusters, float *probs, ac_error *err);
+
+/* Writes the model to a safetensors file (docs/model-format.md) that
+ * Candle and PyTorch can read: a temporary file in the same directory,
+ * flushed and fsynced, renamed over `path`, then the directory fsynced, so
+ * that a crash at any moment leaves either the old file or the new one,
+ * whole. On failure `path` is untouched. AC_ERR_IO names what failed. */
+ac_status ac_model_save(const ac_model *m, const char *path, ac_error *err);
+
+/* Reads a model written by ac_model_save (or by bench/reference/). The file
+ * is checked before it is trusted: header size, strict JSON, F32 tensors
+ * whose shapes agree with the metadata and each other, offsets that tile
+ * the data exactly, finite weights. Errors are AC_ERR_IO or AC_ERR_PARSE
+ * naming the problem. */
+ac_status ac_model_load(const char *path, ac_model **out, ac_error *err);
 
 /* ---------------------------------------------------------------- training */
 
@@ -190,12 +273,21 @@ typedef int (*ac_epoch_callback)(const ac_epoch_report *report, void *user);
 /* Trains a new model on a labelled data set with cross-entropy against the
  * labels and AdamW, as the chapter does: each epoch a Fisher-Yates shuffle
  * of the rows, then ceil(N / batch_size) batches in that order. Features are
- * used as they are (scale them first, e.g. ac_dataset_normalize_minmax).
+ * used as they are (scale them first, e.g. ac_dataset_normalize_minmax); the
+ * model keeps the set's feature and label names, its normalisation and its
+ * reference rows (AC_MAX_REFERENCE_ROWS).
  * Errors: AC_ERR_INVALID (bad params), AC_ERR_DATA (no labels, fewer rows
  * than clusters, a label >= clusters), AC_ERR_NOMEM. All memory is allocated
  * before the first step; a training step itself never allocates or fails. */
 ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
                    void *user, ac_model **out, ac_error *err);
+
+/* ------------------------------------------------------------------- files */
+
+/* Writes size bytes to path atomically, as ac_model_save does: a
+ * temporary file beside it, fsynced and renamed over it. On failure path is
+ * untouched and err says what failed (AC_ERR_IO). */
+ac_status ac_file_write_atomic(const char *path, const void *data, size_t size, ac_error *err);
 
 /* ----------------------------------------------------------------- metrics */
 

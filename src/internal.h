@@ -29,6 +29,12 @@ void ac_free(void *p);
  * allocations were made since the previous call. */
 size_t ac_alloc_fail_at(size_t n);
 
+/* NUL-terminated copies made with ac_alloc; NULL when out of memory.
+ * strings_free frees each of the n strings (NULL ones too) and the array. */
+char *string_copy(const char *s);
+char **strings_copy(const char *const *src, size_t n);
+void strings_free(char **strings, size_t n);
+
 /* Fills err (when not NULL) and returns status. line/column as in ac_error. */
 ac_status ac_set_error(ac_error *err, ac_status status, const char *source, long line,
                        long column, const char *fmt, ...)
@@ -60,6 +66,29 @@ double ac_rng_normal(ac_rng *rng);
 /* Fisher-Yates shuffle of idx[0..n), from the top down as the chapter does. */
 void ac_rng_shuffle(ac_rng *rng, uint32_t *idx, size_t n);
 
+/* --------------------------------------------------- dataset.c, csv.c */
+
+struct ac_dataset {
+    size_t n, f;           /* N, F */
+    float *x;              /* (N, F) */
+    int32_t *labels;       /* (N) or NULL */
+    size_t classes;        /* largest label + 1, 0 when unlabelled */
+    char **feature_names;  /* (F) */
+    char **label_names;    /* (n_label_names) or NULL: label id i is label_names[i] */
+    size_t n_label_names;
+    float *norm_min;       /* (F) the min-max fit applied, or NULL */
+    float *norm_range;     /* (F) */
+    int prepared;          /* features chosen and scaled for a model */
+    char source[256];
+};
+
+/* An empty data set with room for n rows of f features (labels when
+ * `labelled`), feature names all NULL. */
+ac_status dataset_alloc(size_t n, size_t f, int labelled, const char *source, ac_dataset **out,
+                        ac_error *err);
+/* x (N, F) = (x - min) / range per column; a column of range 0 becomes 0. */
+void normalize_apply(float *x, size_t N, size_t F, const float *min, const float *range);
+
 /* ---------------------------------------------------------- layers.c */
 
 /* out (B, O) = inp (B, I) · weight (O, I)ᵀ + bias (O); bias may be NULL. */
@@ -76,6 +105,13 @@ void attention_forward(float *ctx, float *weights, const float *q, const float *
 void attention_backward(float *dq, float *dk, float *dv, float *dweights, const float *dctx,
                         const float *weights, const float *q, const float *k, const float *v,
                         int B, int H, float scale);
+
+/* ctx_i (H) = softmax(scale · [ref_k; k_i]·q_i) · [ref_v; v_i] for each of the
+ * B rows: each attends over R reference rows (R, H) and then itself; scores
+ * (R + 1) is scratch. Forward only (prediction). */
+void attention_reference_forward(float *ctx, float *scores, const float *q, const float *k,
+                                 const float *v, const float *ref_k, const float *ref_v, int B,
+                                 int R, int H, float scale);
 
 /* out (B, H) = (inp - mean) · rstd · weight + bias per row, keeping mean (B)
  * and rstd (B) = 1/√(biased variance + eps). */
@@ -136,11 +172,24 @@ struct ac_model {
     size_t n_params;       /* sum of sizes */
     float *params;         /* one block of n_params floats */
     ac_tensors p;          /* named pointers into params */
+
+    /* What a model needs besides its weights to be used on new data. */
+    char **feature_names;  /* (F) */
+    char **label_names;    /* (n_labels), may be NULL when n_labels is 0 */
+    size_t n_labels;
+    ac_normalization normalization;
+    float *norm_min;       /* (F) */
+    float *norm_range;     /* (F) */
+    float *reference_rows; /* (R, F), normalised; predictions attend over them */
+    size_t n_reference;    /* R */
+    ac_training_info training;
+    char written_by[64];   /* the file's attncluster_version, "" for a model made here */
 };
 
 extern const char *const ac_tensor_names[P_COUNT];
 
-/* Allocates a model of the given shape with all parameters zero. */
+/* Allocates a model of the given shape with all parameters zero, feature
+ * names "feature_1".., no labels, no normalisation, no reference rows. */
 ac_status model_alloc(int F, int H, int K, ac_attention_scale scale, float layernorm_eps,
                       ac_model **out, ac_error *err);
 /* Validates p, allocates a model for F features and initialises it from rng
@@ -171,6 +220,118 @@ void model_backward(const ac_model *m, const ac_acts *acts, ac_acts *dacts, cons
 /* The built-in copy of data/iris.csv as one text, allocated with ac_alloc
  * (the caller frees it); NULL when out of memory. */
 char *iris_builtin_text(size_t *length);
+
+/* ------------------------------------------------------------ json.c */
+
+typedef enum json_type {
+    JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT
+} json_type;
+
+typedef struct json_value json_value;
+struct json_value {
+    json_type type;
+    double number;       /* JSON_NUMBER */
+    int is_uint;         /* a non-negative integer that fits in uint64 ... */
+    uint64_t uint;       /* ... and its exact value */
+    char *string;        /* JSON_STRING: decoded UTF-8, NUL-terminated, no NUL inside */
+    size_t length;       /* its byte length */
+    json_value **items;  /* JSON_ARRAY elements, JSON_OBJECT values */
+    size_t count;
+    char **keys;         /* JSON_OBJECT: keys[i] names items[i]; all distinct */
+    size_t key_count;
+};
+
+/* Parses exactly one JSON value filling text[0..length), nesting at most
+ * max_depth containers. On failure: AC_ERR_PARSE (or AC_ERR_NOMEM) with a
+ * constant reason in *why and its byte offset in *where. */
+ac_status json_parse(const char *text, size_t length, int max_depth, json_value **out,
+                     const char **why, size_t *where);
+void json_free(json_value *v);
+/* The value of `key` in an object, or NULL. */
+const json_value *json_get(const json_value *object, const char *key);
+
+/* A growable NUL-terminated byte buffer. Appends never fail individually:
+ * a failed allocation sets `failed` and later appends do nothing. */
+typedef struct sbuf {
+    char *data;
+    size_t len, cap;
+    int failed;
+} sbuf;
+
+int sbuf_append(sbuf *b, const char *s, size_t n);
+int sbuf_puts(sbuf *b, const char *s);
+int sbuf_printf(sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* A JSON string literal with quotes and escapes. */
+int sbuf_json_string(sbuf *b, const char *s, size_t n);
+/* %.9g (exact for float32), or null for NaN and infinities. */
+int sbuf_json_float(sbuf *b, double x);
+void sbuf_free(sbuf *b);
+
+/* ----------------------------------------------------- safetensors.c */
+
+/* One tensor of a safetensors file: F32 data of `bytes` bytes at `offset`
+ * within the data section. name points into the parsed header. */
+typedef struct st_tensor {
+    const char *name;
+    size_t ndim;
+    uint64_t shape[8];
+    uint64_t elements;
+    uint64_t offset, bytes;
+} st_tensor;
+
+typedef struct st_file {
+    unsigned char *bytes;       /* the whole file */
+    size_t size;
+    size_t data_start;          /* 8 + header length */
+    json_value *header;
+    const json_value *metadata; /* __metadata__ (string values only), or NULL */
+    st_tensor *tensors;
+    size_t count;
+} st_file;
+
+/* Reads and checks a safetensors container (see safetensors.c); on failure
+ * AC_ERR_IO/AC_ERR_PARSE/AC_ERR_NOMEM with source = path. */
+ac_status st_read_file(const char *path, st_file *out, ac_error *err);
+const st_tensor *st_find(const st_file *f, const char *name);
+/* Decodes a tensor's little-endian float32 values into out (elements). */
+void st_tensor_floats(const st_file *f, const st_tensor *t, float *out);
+/* A __metadata__ value, or NULL. */
+const char *st_metadata(const st_file *f, const char *key);
+void st_file_free(st_file *f);
+/* Writes the concatenation of parts to path atomically (see safetensors.c). */
+ac_status st_write_atomic(const char *path, const unsigned char *const *parts,
+                          const size_t *sizes, size_t n_parts, ac_error *err);
+
+/* ----------------------------------------------------------- train.c */
+
+/* Everything a training run needs besides the model, allocated once. */
+typedef struct trainer {
+    ac_params p;
+    ac_acts acts, dacts;  /* activations and their gradients, capacity B */
+    float *grads;         /* (n_params) */
+    float *adam_m;        /* (n_params) */
+    float *adam_v;        /* (n_params) */
+    ac_tensors g, m, v;   /* named views of the three */
+    int trainable[P_COUNT];
+    long step;            /* AdamW's step counter, one for all tensors */
+    uint32_t *order;      /* (N) row order of the current epoch */
+    float *batch_x;       /* (B, F) rows of the current batch */
+    int32_t *batch_y;     /* (B) their labels */
+} trainer;
+
+/* Buffers for batches of up to `capacity` rows of a set of N rows. */
+ac_status trainer_init(trainer *tr, const ac_model *m, const ac_params *p, int capacity,
+                       size_t N, ac_error *err);
+/* One step on x (B, F), y (B): forward, mean cross-entropy (returned),
+ * backward (stopping at the LayerNorm in Candle-compatible mode), AdamW.
+ * Never allocates, never fails. */
+double trainer_step(trainer *tr, ac_model *m, const float *x, const int32_t *y, int B,
+                    int *correct);
+void trainer_free(trainer *tr);
 
 /* ----------------------------------------------------------- optim.c */
 

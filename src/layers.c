@@ -145,6 +145,44 @@ void attention_backward(float *dq, float *dk, float *dv, float *dweights, const 
     }
 }
 
+/* Each of B query rows attends over R reference rows and then itself:
+ *   ctx_i = softmax(scale · [ref_k; k_i]·q_i) · [ref_v; v_i]
+ * so row i's output depends on no other query row. scores (R + 1) is
+ * scratch. Forward only: used for prediction, never trained through. */
+void attention_reference_forward(float *ctx, float *scores, const float *q, const float *k,
+                                 const float *v, const float *ref_k, const float *ref_v, int B,
+                                 int R, int H, float scale)
+{
+    for (int i = 0; i < B; i++) {
+        const float *qi = q + (size_t)i * H; /* (H) */
+        float max = -INFINITY;
+        for (int j = 0; j <= R; j++) {
+            /* keys (R + 1, H): the reference rows, then the row's own key */
+            const float *kj = j < R ? ref_k + (size_t)j * H : k + (size_t)i * H;
+            float dot = 0.0f;
+            for (int h = 0; h < H; h++)
+                dot += qi[h] * kj[h];
+            scores[j] = dot * scale;
+            if (scores[j] > max)
+                max = scores[j];
+        }
+        double sum = 0.0;
+        for (int j = 0; j <= R; j++) {
+            scores[j] = expf(scores[j] - max);
+            sum += (double)scores[j];
+        }
+        float inv = (float)(1.0 / sum);
+        float *ci = ctx + (size_t)i * H;
+        memset(ci, 0, (size_t)H * sizeof *ci);
+        for (int j = 0; j <= R; j++) {
+            const float *vj = j < R ? ref_v + (size_t)j * H : v + (size_t)i * H;
+            float w = scores[j] * inv;
+            for (int h = 0; h < H; h++)
+                ci[h] += w * vj[h];
+        }
+    }
+}
+
 /* --------------------------------------------------------------- layernorm */
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,

@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *const ac_tensor_names[P_COUNT] = {
@@ -102,11 +103,20 @@ ac_status model_alloc(int F, int H, int K, ac_attention_scale scale, float layer
         m->n_params += m->sizes[i];
     }
     m->params = ac_calloc(m->n_params, sizeof(float));
-    if (!m->params) {
+    m->feature_names = ac_calloc((size_t)F, sizeof(char *));
+    if (!m->params || !m->feature_names) {
         size_t n = m->n_params;
-        ac_free(m);
+        ac_model_free(m);
         return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
                             "out of memory allocating %zu model parameters", n);
+    }
+    for (int f = 0; f < F; f++) {
+        char name[32];
+        snprintf(name, sizeof name, "feature_%d", f + 1);
+        if (!(m->feature_names[f] = string_copy(name))) {
+            ac_model_free(m);
+            return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0, "out of memory");
+        }
     }
     model_tensor_view(m, m->params, &m->p);
     *out = m;
@@ -180,6 +190,11 @@ void ac_model_free(ac_model *m)
     if (!m)
         return;
     ac_free(m->params);
+    strings_free(m->feature_names, (size_t)m->F);
+    strings_free(m->label_names, m->n_labels);
+    ac_free(m->norm_min);
+    ac_free(m->norm_range);
+    ac_free(m->reference_rows);
     ac_free(m);
 }
 
@@ -188,6 +203,36 @@ size_t ac_model_hidden(const ac_model *m) { return (size_t)m->H; }
 size_t ac_model_clusters(const ac_model *m) { return (size_t)m->K; }
 ac_attention_scale ac_model_attention_scale(const ac_model *m) { return m->scale; }
 size_t ac_model_tensor_count(const ac_model *m) { (void)m; return P_COUNT; }
+size_t ac_model_label_count(const ac_model *m) { return m->n_labels; }
+const char *ac_model_written_by(const ac_model *m) { return m->written_by; }
+const ac_training_info *ac_model_training(const ac_model *m) { return &m->training; }
+
+const char *ac_model_feature_name(const ac_model *m, size_t f)
+{
+    return f < (size_t)m->F ? m->feature_names[f] : NULL;
+}
+
+const char *ac_model_label_name(const ac_model *m, size_t id)
+{
+    return id < m->n_labels ? m->label_names[id] : NULL;
+}
+
+ac_normalization ac_model_normalization(const ac_model *m, const float **min,
+                                        const float **range)
+{
+    if (min)
+        *min = m->norm_min;
+    if (range)
+        *range = m->norm_range;
+    return m->normalization;
+}
+
+size_t ac_model_reference_rows(const ac_model *m, const float **rows)
+{
+    if (rows)
+        *rows = m->reference_rows;
+    return m->n_reference;
+}
 
 ac_status ac_model_tensor(ac_model *m, size_t index, const char **name, size_t *rows,
                           size_t *cols, float **data)
@@ -296,26 +341,91 @@ void model_backward(const ac_model *m, const ac_acts *a, ac_acts *d, const float
 
 /* ---------------------------------------------------------------- predict */
 
-ac_status ac_model_predict(const ac_model *m, const float *x, size_t n, int32_t *clusters,
-                           float *probs, ac_error *err)
+/* Rows predicted at a time with the reference context: bounds the working
+ * memory to O((R + PREDICT_CHUNK)·H) however many rows are predicted. */
+#define PREDICT_CHUNK 1024
+
+static void write_outputs(const float *logits, int B, int K, int32_t *clusters, float *probs,
+                          float *probs_scratch)
 {
-    if (n == 0 || n > (size_t)INT32_MAX)
+    if (probs) {
+        crossentropy_forward(probs_scratch, NULL, logits, NULL, B, K);
+        memcpy(probs, probs_scratch, (size_t)B * (size_t)K * sizeof(float));
+    }
+    if (clusters)
+        for (int b = 0; b < B; b++)
+            clusters[b] = argmax_row(logits + (size_t)b * (size_t)K, K);
+}
+
+static ac_status predict_batch_context(const ac_model *m, const float *x, size_t n,
+                                       int32_t *clusters, float *probs, ac_error *err)
+{
+    if (n > (size_t)INT32_MAX)
         return ac_set_error(err, AC_ERR_INVALID, "", 0, 0,
-                            "cannot predict %zu rows (expected 1 to %d)", n, INT32_MAX);
+                            "cannot attend across %zu rows (at most %d)", n, INT32_MAX);
     ac_acts a;
     ac_status st = acts_alloc(&a, m, (int)n, err);
     if (st != AC_OK)
         return st;
-    int B = (int)n, K = m->K;
-    model_forward(m, &a, x, B);
-    if (probs)
-        crossentropy_forward(a.probs, NULL, a.logits, NULL, B, K);
-    for (int b = 0; b < B; b++) {
-        if (clusters)
-            clusters[b] = argmax_row(a.logits + (size_t)b * K, K);
-        if (probs)
-            memcpy(probs + (size_t)b * K, a.probs + (size_t)b * K, (size_t)K * sizeof(float));
-    }
+    model_forward(m, &a, x, (int)n);
+    write_outputs(a.logits, (int)n, m->K, clusters, probs, a.probs);
     acts_free(&a);
     return AC_OK;
+}
+
+static ac_status predict_reference_context(const ac_model *m, const float *x, size_t n,
+                                           int32_t *clusters, float *probs, ac_error *err)
+{
+    size_t R = m->n_reference, H = (size_t)m->H, K = (size_t)m->K, F = (size_t)m->F;
+    size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
+    /* ref_k, ref_v (R, H); q, k, v, ctx, attn_out, ln_out (chunk, H);
+     * mean, rstd (chunk); logits, probs (chunk, K); scores (R + 1). */
+    size_t floats = 2 * R * H + 6 * chunk * H + 2 * chunk + 2 * chunk * K + R + 1;
+    float *block = ac_alloc(floats * sizeof(float));
+    if (!block)
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
+                            "out of memory: predicting with %zu reference rows needs %.1f MiB",
+                            R, (double)floats * sizeof(float) / 1048576.0);
+    float *ref_k = block, *ref_v = ref_k + R * H;
+    float *q = ref_v + R * H, *k = q + chunk * H, *v = k + chunk * H, *ctx = v + chunk * H;
+    float *attn_out = ctx + chunk * H, *ln_out = attn_out + chunk * H;
+    float *mean = ln_out + chunk * H, *rstd = mean + chunk;
+    float *logits = rstd + chunk, *probs_scratch = logits + chunk * K;
+    float *scores = probs_scratch + chunk * K;
+    float *const *t = m->p.t;
+    int iF = m->F, iH = m->H, iK = m->K;
+    float scale = attention_scale_value(m);
+
+    /* The reference rows' keys and values, once for all chunks. */
+    linear_forward(ref_k, m->reference_rows, t[P_KW], t[P_KB], (int)R, iF, iH);
+    linear_forward(ref_v, m->reference_rows, t[P_VW], t[P_VB], (int)R, iF, iH);
+    for (size_t start = 0; start < n; start += chunk) {
+        int B = (int)(n - start < chunk ? n - start : chunk);
+        const float *xb = x + start * F;
+        linear_forward(q, xb, t[P_QW], t[P_QB], B, iF, iH);
+        linear_forward(k, xb, t[P_KW], t[P_KB], B, iF, iH);
+        linear_forward(v, xb, t[P_VW], t[P_VB], B, iF, iH);
+        attention_reference_forward(ctx, scores, q, k, v, ref_k, ref_v, B, (int)R, iH, scale);
+        linear_forward(attn_out, ctx, t[P_OW], t[P_OB], B, iH, iH);
+        layernorm_forward(ln_out, mean, rstd, attn_out, t[P_LNW], t[P_LNB], B, iH,
+                          m->layernorm_eps);
+        linear_forward(logits, ln_out, t[P_CW], t[P_CB], B, iH, iK);
+        write_outputs(logits, B, iK, clusters ? clusters + start : NULL,
+                      probs ? probs + start * K : NULL, probs_scratch);
+    }
+    ac_free(block);
+    return AC_OK;
+}
+
+ac_status ac_model_predict(const ac_model *m, const float *x, size_t n, ac_context context,
+                           int32_t *clusters, float *probs, ac_error *err)
+{
+    if (n == 0)
+        return ac_set_error(err, AC_ERR_INVALID, "", 0, 0,
+                            "no rows to predict (expected at least one)");
+    if (context == AC_CONTEXT_BATCH)
+        return predict_batch_context(m, x, n, clusters, probs, err);
+    if (context == AC_CONTEXT_REFERENCE)
+        return predict_reference_context(m, x, n, clusters, probs, err);
+    return ac_set_error(err, AC_ERR_INVALID, "", 0, 0, "unknown context %d", (int)context);
 }

@@ -11,18 +11,7 @@
 
 #include <string.h>
 
-/* Everything a run needs besides the model, in one place to free. */
-typedef struct trainer {
-    ac_acts acts, dacts;  /* activations and their gradients, capacity B */
-    float *grads;         /* (n_params) */
-    float *adam_m;        /* (n_params) */
-    float *adam_v;        /* (n_params) */
-    uint32_t *order;      /* (N) row order of the current epoch */
-    float *batch_x;       /* (B, F) rows of the current batch */
-    int32_t *batch_y;     /* (B) their labels */
-} trainer;
-
-static void trainer_free(trainer *tr)
+void trainer_free(trainer *tr)
 {
     acts_free(&tr->acts);
     acts_free(&tr->dacts);
@@ -32,6 +21,60 @@ static void trainer_free(trainer *tr)
     ac_free(tr->order);
     ac_free(tr->batch_x);
     ac_free(tr->batch_y);
+    memset(tr, 0, sizeof *tr);
+}
+
+ac_status trainer_init(trainer *tr, const ac_model *m, const ac_params *p, int capacity,
+                       size_t N, ac_error *err)
+{
+    memset(tr, 0, sizeof *tr);
+    tr->p = *p;
+    ac_status st;
+    if ((st = acts_alloc(&tr->acts, m, capacity, err)) != AC_OK ||
+        (st = acts_alloc(&tr->dacts, m, capacity, err)) != AC_OK) {
+        trainer_free(tr);
+        return st;
+    }
+    size_t F = (size_t)m->F;
+    tr->grads = ac_calloc(m->n_params, sizeof(float));
+    tr->adam_m = ac_calloc(m->n_params, sizeof(float));
+    tr->adam_v = ac_calloc(m->n_params, sizeof(float));
+    tr->order = ac_calloc(N, sizeof(uint32_t));
+    tr->batch_x = ac_calloc((size_t)capacity * F, sizeof(float));
+    tr->batch_y = ac_calloc((size_t)capacity, sizeof(int32_t));
+    if (!tr->grads || !tr->adam_m || !tr->adam_v || !tr->order || !tr->batch_x ||
+        !tr->batch_y) {
+        trainer_free(tr);
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
+                            "out of memory allocating training buffers");
+    }
+    model_tensor_view(m, tr->grads, &tr->g);
+    model_tensor_view(m, tr->adam_m, &tr->m);
+    model_tensor_view(m, tr->adam_v, &tr->v);
+    /* Candle's fused LayerNorm records no gradient, so there its AdamW only
+     * ever sees cluster_proj: the other tensors get neither an update nor
+     * weight decay. */
+    for (int i = 0; i < P_COUNT; i++)
+        tr->trainable[i] = !p->candle_compat || i == P_CW || i == P_CB;
+    return AC_OK;
+}
+
+double trainer_step(trainer *tr, ac_model *m, const float *x, const int32_t *y, int B,
+                    int *correct)
+{
+    const ac_params *p = &tr->p;
+    model_forward(m, &tr->acts, x, B);
+    double loss = crossentropy_forward(tr->acts.probs, correct, tr->acts.logits, y, B, m->K);
+    memset(tr->grads, 0, m->n_params * sizeof(float));
+    memset(tr->dacts.block, 0, tr->dacts.floats * sizeof(float));
+    crossentropy_backward(tr->dacts.logits, tr->acts.probs, y, B, m->K);
+    model_backward(m, &tr->acts, &tr->dacts, x, B, !p->candle_compat, &tr->g);
+    tr->step++;
+    for (int i = 0; i < P_COUNT; i++)
+        if (tr->trainable[i])
+            adamw_update(m->p.t[i], tr->g.t[i], tr->m.t[i], tr->v.t[i], m->sizes[i], p->lr,
+                         p->beta1, p->beta2, p->adam_eps, p->weight_decay, tr->step);
+    return loss;
 }
 
 static ac_status check_data(const ac_dataset *ds, const ac_params *p, ac_error *err)
@@ -54,6 +97,124 @@ static ac_status check_data(const ac_dataset *ds, const ac_params *p, ac_error *
                             "the data has %zu classes but only %d clusters (expected --clusters "
                             "of at least %zu)",
                             ac_dataset_classes(ds), p->clusters, ac_dataset_classes(ds));
+    return AC_OK;
+}
+
+/* FNV-1a, 64-bit, over the scaled features as float32 little-endian then the
+ * labels as int32 little-endian: a fingerprint of exactly what was trained
+ * on, the same on any host. */
+static uint64_t data_hash(const ac_dataset *ds)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const uint64_t prime = 0x100000001b3ULL;
+    for (size_t i = 0; i < ds->n * ds->f; i++) {
+        uint32_t bits;
+        memcpy(&bits, &ds->x[i], sizeof bits);
+        for (int b = 0; b < 4; b++)
+            h = (h ^ ((bits >> (8 * b)) & 0xff)) * prime;
+    }
+    for (size_t i = 0; ds->labels && i < ds->n; i++) {
+        uint32_t bits = (uint32_t)ds->labels[i];
+        for (int b = 0; b < 4; b++)
+            h = (h ^ ((bits >> (8 * b)) & 0xff)) * prime;
+    }
+    return h;
+}
+
+/* Marks the reference rows: all rows when there are at most
+ * AC_MAX_REFERENCE_ROWS, else a sample stratified by label, each class
+ * getting its share of the quota by largest remainders (at least one row),
+ * the rows within a class drawn by a partial Fisher-Yates shuffle. chosen (N)
+ * is zeroed by the caller; order (N) is scratch. Returns R. */
+static size_t choose_reference_rows(const ac_dataset *ds, ac_rng *rng, unsigned char *chosen,
+                                    uint32_t *order)
+{
+    size_t N = ds->n, quota = AC_MAX_REFERENCE_ROWS;
+    if (N <= quota) {
+        memset(chosen, 1, N);
+        return N;
+    }
+    size_t classes = ds->labels ? ds->classes : 1;
+    size_t total = 0;
+    for (size_t c = 0; c < classes; c++) {
+        size_t members = 0;
+        for (size_t i = 0; i < N; i++)
+            if (!ds->labels || (size_t)ds->labels[i] == c)
+                order[members++] = (uint32_t)i;
+        if (members == 0)
+            continue;
+        /* floor(quota · members / N), at least 1; the rounding leaves the
+         * total at most `classes` short of the quota, never over it by more
+         * than the classes forced up to one row. */
+        size_t take = (size_t)((double)quota * (double)members / (double)N);
+        if (take == 0)
+            take = 1;
+        for (size_t j = 0; j < take; j++) {
+            size_t pick = j + (size_t)ac_rng_below_or_equal(rng, members - 1 - j);
+            uint32_t tmp = order[j];
+            order[j] = order[pick];
+            order[pick] = tmp;
+            chosen[order[j]] = 1;
+        }
+        total += take;
+    }
+    return total;
+}
+
+/* Copies into the model what it needs to be used on new data: names,
+ * normalisation, reference rows and how it was trained. */
+static ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const ac_params *p,
+                                       uint32_t *scratch, ac_error *err)
+{
+    size_t N = ds->n, F = ds->f;
+    char **features = strings_copy((const char *const *)ds->feature_names, F);
+    char **labels = ds->label_names
+                        ? strings_copy((const char *const *)ds->label_names, ds->n_label_names)
+                        : NULL;
+    float *lo = ds->norm_min ? ac_alloc(F * sizeof(float)) : NULL;
+    float *range = ds->norm_min ? ac_alloc(F * sizeof(float)) : NULL;
+    unsigned char *chosen = ac_calloc(N, 1);
+    if (!features || (ds->label_names && !labels) || (ds->norm_min && (!lo || !range)) ||
+        !chosen) {
+        strings_free(features, F);
+        strings_free(labels, ds->n_label_names);
+        ac_free(lo), ac_free(range), ac_free(chosen);
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0, "out of memory");
+    }
+    /* A generator of its own, so that the sample does not shift the
+     * training stream (and vice versa). */
+    ac_rng rng;
+    ac_rng_seed(&rng, p->seed ^ 0x7265666572656e63ULL /* "referenc" */);
+    size_t R = choose_reference_rows(ds, &rng, chosen, scratch);
+    float *reference = ac_alloc(R * F * sizeof(float));
+    if (!reference) {
+        strings_free(features, F);
+        strings_free(labels, ds->n_label_names);
+        ac_free(lo), ac_free(range), ac_free(chosen);
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0, "out of memory");
+    }
+    for (size_t i = 0, r = 0; i < N; i++)
+        if (chosen[i])
+            memcpy(reference + (r++) * F, ds->x + i * F, F * sizeof(float));
+    ac_free(chosen);
+
+    strings_free(m->feature_names, F);
+    m->feature_names = features;
+    m->label_names = labels;
+    m->n_labels = labels ? ds->n_label_names : 0;
+    if (ds->norm_min) {
+        memcpy(lo, ds->norm_min, F * sizeof(float));
+        memcpy(range, ds->norm_range, F * sizeof(float));
+        m->normalization = AC_NORMALIZE_MINMAX;
+        m->norm_min = lo;
+        m->norm_range = range;
+    }
+    m->reference_rows = reference;
+    m->n_reference = R;
+    m->training.known = 1;
+    m->training.params = *p;
+    m->training.rows = N;
+    m->training.data_hash = data_hash(ds);
     return AC_OK;
 }
 
@@ -81,34 +242,12 @@ ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback c
         return st;
 
     trainer tr;
-    memset(&tr, 0, sizeof tr);
-    if ((st = acts_alloc(&tr.acts, m, cap, err)) != AC_OK ||
-        (st = acts_alloc(&tr.dacts, m, cap, err)) != AC_OK)
-        goto fail;
-    tr.grads = ac_calloc(m->n_params, sizeof(float));
-    tr.adam_m = ac_calloc(m->n_params, sizeof(float));
-    tr.adam_v = ac_calloc(m->n_params, sizeof(float));
-    tr.order = ac_calloc(N, sizeof(uint32_t));
-    tr.batch_x = ac_calloc((size_t)cap * F, sizeof(float));
-    tr.batch_y = ac_calloc((size_t)cap, sizeof(int32_t));
-    if (!tr.grads || !tr.adam_m || !tr.adam_v || !tr.order || !tr.batch_x || !tr.batch_y) {
-        st = ac_set_error(err, AC_ERR_NOMEM, "", 0, 0, "out of memory allocating training buffers");
-        goto fail;
+    if ((st = trainer_init(&tr, m, p, cap, N, err)) != AC_OK) {
+        ac_model_free(m);
+        return st;
     }
 
-    ac_tensors grads, adam_m, adam_v;
-    model_tensor_view(m, tr.grads, &grads);
-    model_tensor_view(m, tr.adam_m, &adam_m);
-    model_tensor_view(m, tr.adam_v, &adam_v);
-    /* Candle's fused LayerNorm records no gradient, so there its AdamW only
-     * ever sees cluster_proj: the other tensors get neither an update nor
-     * weight decay. */
-    int trainable[P_COUNT];
-    for (int i = 0; i < P_COUNT; i++)
-        trainable[i] = !p->candle_compat || i == P_CW || i == P_CB;
-
     size_t batches = (N + (size_t)cap - 1) / (size_t)cap;
-    long step = 0;
     for (int epoch = 0; epoch < p->epochs; epoch++) {
         /* As the chapter: a fresh 0..N-1, shuffled. */
         for (size_t i = 0; i < N; i++)
@@ -123,22 +262,9 @@ ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback c
                 memcpy(tr.batch_x + (size_t)b * F, X + (size_t)row * F, F * sizeof(float));
                 tr.batch_y[b] = Y[row];
             }
-            model_forward(m, &tr.acts, tr.batch_x, B);
             int correct = 0;
-            loss_sum += crossentropy_forward(tr.acts.probs, &correct, tr.acts.logits,
-                                             tr.batch_y, B, m->K);
+            loss_sum += trainer_step(&tr, m, tr.batch_x, tr.batch_y, B, &correct);
             acc_sum += (double)correct / B;
-
-            memset(tr.grads, 0, m->n_params * sizeof(float));
-            memset(tr.dacts.block, 0, tr.dacts.floats * sizeof(float));
-            crossentropy_backward(tr.dacts.logits, tr.acts.probs, tr.batch_y, B, m->K);
-            model_backward(m, &tr.acts, &tr.dacts, tr.batch_x, B, !p->candle_compat, &grads);
-
-            step++;
-            for (int i = 0; i < P_COUNT; i++)
-                if (trainable[i])
-                    adamw_update(m->p.t[i], grads.t[i], adam_m.t[i], adam_v.t[i], m->sizes[i],
-                                 p->lr, p->beta1, p->beta2, p->adam_eps, p->weight_decay, step);
         }
         if (callback) {
             ac_epoch_report r = {epoch, p->epochs, loss_sum / (double)batches,
@@ -147,6 +273,8 @@ ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback c
                 break;
         }
     }
+    if ((st = keep_data_description(m, ds, p, tr.order, err)) != AC_OK)
+        goto fail;
     trainer_free(&tr);
     *out = m;
     return AC_OK;

@@ -52,6 +52,37 @@ void ac_free(void *p)
     free(p);
 }
 
+char *string_copy(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = ac_alloc(n + 1);
+    if (out)
+        memcpy(out, s, n + 1);
+    return out;
+}
+
+char **strings_copy(const char *const *src, size_t n)
+{
+    char **out = ac_calloc(n ? n : 1, sizeof(char *));
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!(out[i] = string_copy(src[i]))) {
+            strings_free(out, i);
+            return NULL;
+        }
+    return out;
+}
+
+void strings_free(char **strings, size_t n)
+{
+    if (!strings)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ac_free(strings[i]);
+    ac_free(strings);
+}
+
 ac_status ac_set_error(ac_error *err, ac_status status, const char *source, long line,
                        long column, const char *fmt, ...)
 {
