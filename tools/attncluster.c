@@ -26,9 +26,17 @@
 #define DEFAULT_DATA "data/iris.csv"
 #define SAMPLES_PER_CLUSTER 5
 
+typedef enum command { CMD_TRAIN, CMD_PREDICT, CMD_EVAL, CMD_INFO } command;
+
 typedef struct options {
+    command cmd;
     ac_params params;
-    const char *data; /* NULL: data/iris.csv when it exists, else the built-in copy */
+    const char *data;   /* train: NULL means data/iris.csv when it exists, else built in;
+                           predict/eval/info: the positional file */
+    const char *save;   /* train --save */
+    const char *model;  /* predict/eval --model */
+    const char *output; /* predict --output */
+    ac_context context; /* predict/eval --context */
     int print_every;
     int quiet;
 } options;
@@ -40,15 +48,18 @@ static void print_usage(FILE *out)
     ac_params d = ac_params_default();
     fprintf(out,
             "Usage: attncluster [train] [options]\n"
+            "       attncluster predict --model FILE [--output OUT.csv] [--context C] DATA.csv\n"
+            "       attncluster eval --model FILE [--context C] DATA.csv\n"
+            "       attncluster info FILE\n"
             "\n"
             "Trains a self-attention clustering model on a CSV file and prints the\n"
             "clustering, as the chapter \"Clustering with Attention\" does. With no\n"
-            "arguments it runs the chapter's Iris example.\n"
+            "arguments it runs the chapter's Iris example. DATA.csv may be '-' for\n"
+            "standard input.\n"
             "\n"
-            "Options (defaults in brackets):\n"
+            "train options (defaults in brackets):\n"
             "  --data FILE             CSV: a header, numeric features, the species last\n"
-            "                          [data/iris.csv if present, else the built-in copy];\n"
-            "                          '-' reads standard input\n"
+            "                          [data/iris.csv if present, else the built-in copy]\n"
             "  --hidden N              hidden size H [%d]\n"
             "  --batch-size N          rows per batch [%d]\n"
             "  --lr X                  AdamW learning rate [%g]\n"
@@ -60,7 +71,17 @@ static void print_usage(FILE *out)
             "  --attention-scale S     'none' (the chapter's code) or 'sqrt' (1/sqrt(H)) [none]\n"
             "  --candle-compat         train as Candle really does: only cluster_proj learns\n"
             "                          [off: every layer learns]\n"
+            "  --save FILE             write the trained model (safetensors) [not saved]\n"
             "  --quiet                 no progress bar\n"
+            "\n"
+            "predict and eval options:\n"
+            "  --model FILE            a model saved by 'train --save'\n"
+            "  --output FILE           predict: write the CSV there [standard output]\n"
+            "  --context C             'reference': each row attends over the model's\n"
+            "                          reference rows and itself, so its cluster does not\n"
+            "                          depend on the other rows; 'batch': across the rows\n"
+            "                          given, as the chapter [reference]\n"
+            "\n"
             "  -h, --help              this help\n"
             "  --version               the version\n"
             "\n"
@@ -160,8 +181,21 @@ static int finish_output(int rc)
 
 enum {
     OPT_DATA = 256, OPT_HIDDEN, OPT_BATCH, OPT_LR, OPT_WD, OPT_EPOCHS, OPT_CLUSTERS,
-    OPT_PRINT_EVERY, OPT_SEED, OPT_SCALE, OPT_CANDLE, OPT_QUIET, OPT_VERSION
+    OPT_PRINT_EVERY, OPT_SEED, OPT_SCALE, OPT_CANDLE, OPT_QUIET, OPT_VERSION, OPT_SAVE,
+    OPT_MODEL, OPT_OUTPUT, OPT_CONTEXT, OPT_END
 };
+
+/* Which options each command takes (bit OPT_x - OPT_DATA). */
+#define BIT(o) (1u << ((o) - OPT_DATA))
+static const unsigned command_options[] = {
+    [CMD_TRAIN] = BIT(OPT_DATA) | BIT(OPT_HIDDEN) | BIT(OPT_BATCH) | BIT(OPT_LR) | BIT(OPT_WD) |
+                  BIT(OPT_EPOCHS) | BIT(OPT_CLUSTERS) | BIT(OPT_PRINT_EVERY) | BIT(OPT_SEED) |
+                  BIT(OPT_SCALE) | BIT(OPT_CANDLE) | BIT(OPT_QUIET) | BIT(OPT_SAVE),
+    [CMD_PREDICT] = BIT(OPT_MODEL) | BIT(OPT_OUTPUT) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET),
+    [CMD_EVAL] = BIT(OPT_MODEL) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET),
+    [CMD_INFO] = 0,
+};
+static const char *const command_names[] = {"train", "predict", "eval", "info"};
 
 /* Returns -1 to go on, or an exit code (0 after --help/--version). */
 static int parse_options(int argc, char **argv, options *o)
@@ -179,17 +213,36 @@ static int parse_options(int argc, char **argv, options *o)
         {"attention-scale", required_argument, NULL, OPT_SCALE},
         {"candle-compat", no_argument, NULL, OPT_CANDLE},
         {"quiet", no_argument, NULL, OPT_QUIET},
+        {"save", required_argument, NULL, OPT_SAVE},
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"context", required_argument, NULL, OPT_CONTEXT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
     opterr = 0; /* our own messages */
     optind = 1;
-    int c;
+    int c, index;
     long n;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, &index)) != -1) {
         const char *arg = optarg;
+        if (c >= OPT_DATA && c < OPT_END && c != OPT_VERSION &&
+            !(command_options[o->cmd] & BIT(c)))
+            return usage_error("--%s is not an option of '%s'", longopts[index].name,
+                               command_names[o->cmd]);
         switch (c) {
+        case OPT_SAVE: o->save = arg; break;
+        case OPT_MODEL: o->model = arg; break;
+        case OPT_OUTPUT: o->output = arg; break;
+        case OPT_CONTEXT:
+            if (strcmp(arg, "reference") == 0)
+                o->context = AC_CONTEXT_REFERENCE;
+            else if (strcmp(arg, "batch") == 0)
+                o->context = AC_CONTEXT_BATCH;
+            else
+                return usage_error("--context: '%s' is not %s", arg, "'reference' or 'batch'");
+            break;
         case OPT_DATA: o->data = arg; break;
         case OPT_HIDDEN:
             if (!parse_long(arg, 1, 65536, &n))
@@ -263,8 +316,17 @@ static int parse_options(int argc, char **argv, options *o)
             return usage_error("unknown option '%s'%s", argv[optind - 1], "");
         }
     }
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'%s", argv[optind], "");
+    /* train takes no positional argument; the others exactly one file. */
+    int want = o->cmd == CMD_TRAIN ? 0 : 1;
+    if (argc - optind > want)
+        return usage_error("unexpected argument '%s'%s", argv[optind + want], "");
+    if (argc - optind < want)
+        return usage_error("%s needs %s", command_names[o->cmd],
+                           o->cmd == CMD_INFO ? "a model file" : "a data file (or '-')");
+    if (want)
+        o->data = argv[optind];
+    if ((o->cmd == CMD_PREDICT || o->cmd == CMD_EVAL) && !o->model)
+        return usage_error("%s needs --model FILE%s", command_names[o->cmd], "");
     return -1;
 }
 
@@ -379,6 +441,22 @@ static int on_epoch(const ac_epoch_report *r, void *user)
     return 0;
 }
 
+/* A CSV field, quoted (RFC 4180) when it holds a comma, quote or newline. */
+static void print_csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
 static int report_error(const ac_error *e)
 {
     if (e->source[0] && e->line > 0)
@@ -434,10 +512,19 @@ static int run_train(const options *o)
 
     if (load_data(o, &ds, &err) != 0)
         return report_error(&err);
+    if (!ac_dataset_labels(ds)) {
+        fprintf(stderr, "%s: no label column (expected the species in the last column: "
+                        "training follows the labels)\n", ac_dataset_source(ds));
+        ac_dataset_free(ds);
+        return EXIT_RUNTIME;
+    }
     size_t N = ac_dataset_rows(ds);
     printf("Loaded %zu samples from %s\n", N, ac_dataset_source(ds));
     printf("Loaded Iris dataset: %zu samples\n", N);
-    ac_dataset_normalize_minmax(ds);
+    if (ac_dataset_normalize_minmax(ds, &err) != AC_OK) {
+        rc = report_error(&err);
+        goto done;
+    }
     printf("Starting training...\n");
     fflush(stdout);
 
@@ -460,13 +547,20 @@ static int run_train(const options *o)
     }
     /* The chapter's inference: one forward pass over all rows, the attention
      * running across the whole data set. */
-    if (ac_model_predict(model, ac_dataset_features(ds), N, clusters, NULL, &err) != AC_OK) {
+    if (ac_model_predict(model, ac_dataset_features(ds), N, AC_CONTEXT_BATCH, clusters, NULL, &err) != AC_OK) {
         rc = report_error(&err);
         goto done;
     }
     printf("\nFinal clustering accuracy: %.4f\n\n",
            ac_accuracy_raw(clusters, ac_dataset_labels(ds), N));
     print_samples(ds, clusters, (int)ac_model_clusters(model));
+    if (o->save) {
+        if (ac_model_save(model, o->save, &err) != AC_OK) {
+            rc = report_error(&err);
+            goto done;
+        }
+        fprintf(stderr, "Saved the model to %s\n", o->save);
+    }
     rc = 0;
 
 done:
@@ -477,23 +571,228 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------------- predict, eval, info */
+
+/* What predict and eval share: the model, the data made ready for it, and
+ * every row's cluster and probabilities. */
+typedef struct prediction {
+    ac_model *model;
+    ac_dataset *ds;
+    int32_t *clusters; /* (N) */
+    float *probs;      /* (N, K) */
+} prediction;
+
+static void prediction_free(prediction *p)
+{
+    ac_model_free(p->model);
+    ac_dataset_free(p->ds);
+    free(p->clusters);
+    free(p->probs);
+}
+
+static int predict_rows(const options *o, prediction *p)
+{
+    ac_error err;
+    memset(p, 0, sizeof *p);
+    if (ac_model_load(o->model, &p->model, &err) != AC_OK ||
+        ac_dataset_load_csv(o->data, &p->ds, &err) != AC_OK ||
+        ac_dataset_prepare_for_model(p->ds, p->model, &err) != AC_OK)
+        return report_error(&err);
+    size_t N = ac_dataset_rows(p->ds), K = ac_model_clusters(p->model);
+    p->clusters = malloc(N * sizeof *p->clusters);
+    p->probs = malloc(N * K * sizeof *p->probs);
+    if (!p->clusters || !p->probs) {
+        fprintf(stderr, "attncluster: out of memory for %zu rows\n", N);
+        return EXIT_RUNTIME;
+    }
+    if (ac_model_predict(p->model, ac_dataset_features(p->ds), N, o->context, p->clusters,
+                         p->probs, &err) != AC_OK)
+        return report_error(&err);
+    return 0;
+}
+
+/* predict: "row,cluster,p_0,...,p_{K-1}[,label]", one line per input row. */
+static int run_predict(const options *o)
+{
+    prediction p;
+    int rc = predict_rows(o, &p);
+    if (rc != 0) {
+        prediction_free(&p);
+        return rc;
+    }
+    size_t N = ac_dataset_rows(p.ds), K = ac_model_clusters(p.model);
+    size_t n_labels = ac_model_label_count(p.model);
+    /* With --output the CSV is built in memory and written atomically, so a
+     * failure never leaves a half-written file in place of an old one. */
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *out = o->output ? open_memstream(&text, &text_len) : stdout;
+    if (!out) {
+        fprintf(stderr, "attncluster: out of memory\n");
+        prediction_free(&p);
+        return EXIT_RUNTIME;
+    }
+    fprintf(out, "row,cluster");
+    for (size_t k = 0; k < K; k++)
+        fprintf(out, ",p_%zu", k);
+    fprintf(out, n_labels ? ",label\n" : "\n");
+    for (size_t i = 0; i < N; i++) {
+        fprintf(out, "%zu,%d", i, (int)p.clusters[i]);
+        for (size_t k = 0; k < K; k++)
+            fprintf(out, ",%.9g", (double)p.probs[i * K + k]);
+        if (n_labels) {
+            const char *name = ac_model_label_name(p.model, (size_t)p.clusters[i]);
+            fputc(',', out);
+            print_csv_field(out, name ? name : "");
+        }
+        fputc('\n', out);
+    }
+    if (o->output) {
+        ac_error err;
+        int failed = fclose(out) != 0;
+        if (failed) {
+            fprintf(stderr, "attncluster: out of memory\n");
+            rc = EXIT_RUNTIME;
+        } else if (ac_file_write_atomic(o->output, text, text_len, &err) != AC_OK) {
+            rc = report_error(&err);
+        }
+        free(text);
+    } else {
+        rc = finish_output(0);
+    }
+    prediction_free(&p);
+    return rc;
+}
+
+/* eval: the cluster sizes and, when the data has labels, the accuracy. */
+static int run_eval(const options *o)
+{
+    prediction p;
+    int rc = predict_rows(o, &p);
+    if (rc != 0) {
+        prediction_free(&p);
+        return rc;
+    }
+    size_t N = ac_dataset_rows(p.ds), K = ac_model_clusters(p.model);
+    printf("Rows: %zu\n", N);
+    if (o->context == AC_CONTEXT_REFERENCE)
+        printf("Context: reference (each row attends over the model's %zu reference rows and "
+               "itself)\n", ac_model_reference_rows(p.model, NULL));
+    else
+        printf("Context: batch (attention across the %zu rows given)\n", N);
+    printf("Cluster sizes:");
+    for (size_t k = 0; k < K; k++) {
+        size_t size = 0;
+        for (size_t i = 0; i < N; i++)
+            size += (size_t)p.clusters[i] == k;
+        printf("%s %zu", k ? "," : "", size);
+    }
+    printf("\n");
+    const int32_t *labels = ac_dataset_labels(p.ds);
+    if (labels)
+        printf("Clustering accuracy: %.4f\n", ac_accuracy_raw(p.clusters, labels, N));
+    else
+        fprintf(stderr, "%s: no label column, so no accuracy (expected the species in the "
+                        "last column to score against)\n", ac_dataset_source(p.ds));
+    prediction_free(&p);
+    return finish_output(0);
+}
+
+static void print_names(const char *title, size_t n, const char *(*get)(const ac_model *, size_t),
+                        const ac_model *m)
+{
+    printf("%s", title);
+    for (size_t i = 0; i < n; i++)
+        printf("%s%s", i ? ", " : "", get(m, i));
+    printf(n ? "\n" : "(none)\n");
+}
+
+static int run_info(const options *o)
+{
+    ac_error err;
+    ac_model *m;
+    if (ac_model_load(o->data, &m, &err) != AC_OK)
+        return report_error(&err);
+    size_t F = ac_model_features_count(m);
+    printf("%s: attncluster model file\n", o->data);
+    printf("Written by:        %s\n",
+           ac_model_written_by(m)[0] ? ac_model_written_by(m) : "(unknown)");
+    printf("Features (F):      %zu\n", F);
+    printf("Hidden size (H):   %zu\n", ac_model_hidden(m));
+    printf("Clusters (K):      %zu\n", ac_model_clusters(m));
+    printf("Attention scale:   %s\n", ac_model_attention_scale(m) == AC_SCALE_SQRT ? "sqrt" : "none");
+    print_names("Feature names:     ", F, ac_model_feature_name, m);
+    print_names("Label names:       ", ac_model_label_count(m), ac_model_label_name, m);
+    const float *min, *range;
+    if (ac_model_normalization(m, &min, &range) == AC_NORMALIZE_MINMAX) {
+        printf("Normalization:     minmax, x' = (x - min) / range\n");
+        for (size_t f = 0; f < F; f++)
+            printf("  %-20s min %.9g, range %.9g\n", ac_model_feature_name(m, f), (double)min[f],
+                   (double)range[f]);
+    } else {
+        printf("Normalization:     none\n");
+    }
+    printf("Reference rows:    %zu\n", ac_model_reference_rows(m, NULL));
+    const ac_training_info *t = ac_model_training(m);
+    if (t->known)
+        printf("Training:          %d epochs, batch %d, lr %g, weight decay %g, betas %g/%g, "
+               "eps %g, seed %llu, %s, %zu rows, data fnv1a64:%016llx\n",
+               t->params.epochs, t->params.batch_size, t->params.lr, t->params.weight_decay,
+               t->params.beta1, t->params.beta2, t->params.adam_eps,
+               (unsigned long long)t->params.seed,
+               t->params.candle_compat ? "candle-compat (only cluster_proj trained)"
+                                       : "every layer trained",
+               t->rows, (unsigned long long)t->data_hash);
+    else
+        printf("Training:          (not recorded)\n");
+    printf("Tensors:\n");
+    for (size_t i = 0; i < ac_model_tensor_count(m); i++) {
+        const char *name;
+        size_t rows, cols;
+        ac_model_tensor(m, i, &name, &rows, &cols, NULL);
+        if (cols == 1)
+            printf("  %-36s [%zu]\n", name, rows);
+        else
+            printf("  %-36s [%zu, %zu]\n", name, rows, cols);
+    }
+    printf("  %-36s [%zu, %zu]\n", "attncluster.reference_rows", ac_model_reference_rows(m, NULL),
+           F);
+    ac_model_free(m);
+    return finish_output(0);
+}
+
 int main(int argc, char **argv)
 {
     options o;
     memset(&o, 0, sizeof o);
     o.params = ac_params_default();
     o.print_every = 10;
+    o.context = AC_CONTEXT_REFERENCE;
 
     /* "attncluster", "attncluster train ..." and "attncluster --opt ..." all
-     * train; any other first word is an unknown command. */
+     * train; predict, eval and info are commands of their own. */
     int first = 1;
-    if (argc > 1 && strcmp(argv[1], "train") == 0)
+    o.cmd = CMD_TRAIN;
+    if (argc > 1 && argv[1][0] != '-') {
+        size_t i = 0;
+        while (i < sizeof command_names / sizeof command_names[0] &&
+               strcmp(argv[1], command_names[i]) != 0)
+            i++;
+        if (i == sizeof command_names / sizeof command_names[0])
+            return usage_error("unknown command '%s'%s (expected train, predict, eval or info)",
+                               argv[1], "");
+        o.cmd = (command)i;
         first = 2;
-    else if (argc > 1 && argv[1][0] != '-')
-        return usage_error("unknown command '%s'%s (expected 'train')", argv[1], "");
+    }
     argv[first - 1] = argv[0];
     int rc = parse_options(argc - first + 1, argv + first - 1, &o);
     if (rc >= 0)
         return rc;
+    switch (o.cmd) {
+    case CMD_PREDICT: return run_predict(&o);
+    case CMD_EVAL: return run_eval(&o);
+    case CMD_INFO: return run_info(&o);
+    case CMD_TRAIN: break;
+    }
     return run_train(&o);
 }
