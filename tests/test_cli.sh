@@ -517,6 +517,126 @@ col=$(grep '^  Sample ' "$T/out" | sed 's/.*\[\(.*\)\].*/\1/' | cut -d, -f2 | so
 [ "$col" = " 0.00 " ] || fail "feature 2 of the sample lines: '$col', expected ' 0.00' on every line"
 end
 
+# ------------------------------------------- 12. model files: save, predict, eval, info
+
+begin "train --save writes a model that info describes"
+run --quiet --epochs 5 --save "$T/model.st"
+expect_rc 0
+[ -s "$T/model.st" ] || fail "no model file written"
+expect_has stderr "$T/err" "Saved the model to $T/model.st"
+run info "$T/model.st"
+expect_rc 0
+expect_has stdout "$T/out" "Hidden size (H):   64"
+expect_has stdout "$T/out" "Feature names:     sepal_length, sepal_width, petal_length, petal_width"
+expect_has stdout "$T/out" "Label names:       Iris-setosa, Iris-versicolor, Iris-virginica"
+expect_has stdout "$T/out" "Reference rows:    150"
+expect_has stdout "$T/out" "5 epochs, batch 32, lr 0.001"
+expect_has stdout "$T/out" "attncluster.reference_rows           [150, 4]"
+end
+
+begin "the chapter run's stdout does not change with --save"
+run --quiet --epochs 5
+cp "$T/out" "$T/nosave.out"
+run --quiet --epochs 5 --save "$T/model2.st"
+cmp -s "$T/out" "$T/nosave.out" || fail "stdout differs with --save"
+end
+
+begin "predict writes one CSV line per row with probabilities and label"
+run predict --model "$T/model.st" data/iris.csv
+expect_rc 0
+expect_line1 stdout "$T/out" "row,cluster,p_0,p_1,p_2,label"
+rows=$(sed 1d "$T/out" | wc -l | tr -d ' ')
+[ "$rows" -eq 150 ] || fail "$rows data lines, expected 150"
+bad=$(sed 1d "$T/out" | awk -F, '
+    { s = $3 + $4 + $5; if (NF != 6 || $1 != NR - 1 || $2 !~ /^[012]$/ || s < 0.9999 || s > 1.0001 ||
+      $6 !~ /^Iris-(setosa|versicolor|virginica)$/) { print NR ": " $0; exit } }')
+[ -z "$bad" ] || fail "bad prediction line $bad"
+end
+
+begin "predict of shuffled rows, or of one row alone, gives each row the same cluster"
+run predict --model "$T/model.st" data/iris.csv
+sed 1d "$T/out" | cut -d, -f2 >"$T/clusters"
+{ head -n 1 data/iris.csv; sed 1d data/iris.csv | awk '{ print NR - 1 "\t" $0 }' | sort -t "$(printf '\t')" -k1,1nr; } >"$T/rev.tmp"
+{ head -n 1 "$T/rev.tmp"; sed 1d "$T/rev.tmp" | cut -f2; } >"$T/reversed.csv"
+run predict --model "$T/model.st" "$T/reversed.csv"
+expect_rc 0
+sed 1d "$T/out" | cut -d, -f2 | awk '{ a[NR] = $0 } END { for (i = NR; i >= 1; i--) print a[i] }' >"$T/unreversed"
+cmp -s "$T/clusters" "$T/unreversed" || fail "reversing the rows changed some clusters"
+{ head -n 1 data/iris.csv; sed -n 78p data/iris.csv; } >"$T/one.csv"
+run predict --model "$T/model.st" "$T/one.csv"
+one=$(sed -n 2p "$T/out" | cut -d, -f2)
+want=$(sed -n 77p "$T/clusters")
+[ "$one" = "$want" ] || fail "row 76 alone: cluster $one, with the others: $want"
+end
+
+begin "predict reads standard input and writes --output atomically"
+"$BIN" predict --model "$T/model.st" - --output "$T/pred.csv" <data/iris.csv >"$T/out" 2>"$T/err"
+rc=$?
+expect_rc 0
+expect_empty stdout "$T/out"
+run predict --model "$T/model.st" data/iris.csv
+cmp -s "$T/out" "$T/pred.csv" || fail "--output differs from stdout"
+printf 'precious\n' >"$T/keep.csv"
+run predict --model "$T/model.st" "$FX/bad_number.csv" --output "$T/keep.csv"
+expect_rc 1
+[ "$(cat "$T/keep.csv")" = "precious" ] || fail "a failed predict changed the --output file"
+run predict --model "$T/model.st" data/iris.csv --output "$T/no/such/dir/p.csv"
+expect_rc 1
+expect_has stderr "$T/err" "cannot save"
+end
+
+begin "eval prints the accuracy, in both contexts"
+run eval --model "$T/model.st" data/iris.csv
+expect_rc 0
+expect_has stdout "$T/out" "Rows: 150"
+expect_has stdout "$T/out" "Context: reference"
+grep -q -E '^Clustering accuracy: [01]\.[0-9]{4}$' "$T/out" || { fail "no accuracy line"; show stdout "$T/out"; }
+run eval --model "$T/model.st" --context batch data/iris.csv
+expect_rc 0
+expect_has stdout "$T/out" "Context: batch"
+end
+
+begin "a model written by the PyTorch reference predicts what PyTorch predicted"
+run predict --model "$FX/reference_model.safetensors" data/iris.csv
+expect_rc 0
+sed 1d "$T/out" | cut -d, -f1,2 >"$T/c.csv"
+sed 1d "$FX/reference_model_predictions.csv" >"$T/torch.csv"
+cmp -s "$T/c.csv" "$T/torch.csv" || fail "clusters differ from PyTorch's"
+end
+
+begin "a weights-only file as Candle writes is refused, saying what is missing"
+run info "$FX/weights_only.safetensors"
+expect_rc 1
+expect_has stderr "$T/err" "$FX/weights_only.safetensors: no __metadata__"
+run predict --model "$FX/weights_only.safetensors" data/iris.csv
+expect_rc 1
+expect_empty stdout "$T/out"
+end
+
+begin "a data file without a model feature is refused by name"
+printf 'sepal_length,sepal_width,petal_length,species\n5.1,3.5,1.4,Iris-setosa\n' >"$T/three.csv"
+run predict --model "$T/model.st" "$T/three.csv"
+expect_rc 1
+expect_has stderr "$T/err" "no column named 'petal_width'"
+end
+
+begin "a failed training run never creates or touches the --save target"
+run --quiet --data "$FX/bad_number.csv" --save "$T/never.st"
+expect_rc 1
+[ -e "$T/never.st" ] && fail "a failed run created the target"
+cp "$T/model.st" "$T/kept.st"
+run --quiet --clusters 2 --save "$T/kept.st"
+expect_rc 1
+cmp -s "$T/kept.st" "$T/model.st" || fail "a failed run changed the existing target"
+ls -a "$T" | grep -q '\.tmp-' && fail "a temporary file was left behind"
+end
+
+usage_error "usage: predict without --model" "--model" "" predict data/iris.csv
+usage_error "usage: predict without data" "data file" "" predict --model "$FX/reference_model.safetensors"
+usage_error "usage: --save is not a predict option" "--save" "predict" predict --model m --save x data/iris.csv
+usage_error "usage: --context sideways" "--context" "sideways" predict --model m --context sideways d.csv
+usage_error "usage: info takes one file" "unexpected argument" "" info a b
+
 # ------------------------------------------------------------------ summary
 
 echo "$passed passed, $failed failed"

@@ -236,7 +236,7 @@ static void minmax_maps_each_iris_column_min_to_0_and_max_to_1_exactly(void)
     CHECK_FLOAT_EQ(lo[3], 0.1f);
     CHECK_FLOAT_EQ(hi[3], 2.5f);
 
-    ac_dataset_normalize_minmax(ds);
+    CHECK_INT_EQ(ac_dataset_normalize_minmax(ds, NULL), AC_OK);
     const float *x = ac_dataset_features(ds);
     for (size_t f = 0; f < 4; f++) {
         float mn = x[f], mx = x[f];
@@ -277,7 +277,7 @@ static void minmax_maps_a_constant_column_to_exactly_0_without_nan(void)
     CHECK_INT_EQ(ac_dataset_from_floats(src, 4, 2, NULL, &ds, NULL), AC_OK);
     if (!ds)
         return;
-    ac_dataset_normalize_minmax(ds);
+    CHECK_INT_EQ(ac_dataset_normalize_minmax(ds, NULL), AC_OK);
     const float *x = ac_dataset_features(ds);
     for (int i = 0; i < 4; i++)
         CHECK_FLOAT_EQ(x[i * 2], 0.0f);
@@ -292,7 +292,7 @@ static void minmax_maps_a_constant_column_to_exactly_0_without_nan(void)
     CHECK_INT_EQ(ac_dataset_from_floats(one, 1, 3, NULL, &ds, NULL), AC_OK);
     if (!ds)
         return;
-    ac_dataset_normalize_minmax(ds);
+    CHECK_INT_EQ(ac_dataset_normalize_minmax(ds, NULL), AC_OK);
     x = ac_dataset_features(ds);
     for (int f = 0; f < 3; f++)
         CHECK_FLOAT_EQ(x[f], 0.0f);

@@ -270,7 +270,7 @@ static void predict_gives_the_argmax_of_a_full_forward(void)
     model_case c = make_case(9, 3, 8, 4, AC_SCALE_NONE, 3);
     int32_t clusters[9];
     float probs[9 * 4];
-    CHECK_INT_EQ(ac_model_predict(c.m, c.x, 9, clusters, probs, NULL), AC_OK);
+    CHECK_INT_EQ(ac_model_predict(c.m, c.x, 9, AC_CONTEXT_BATCH, clusters, probs, NULL), AC_OK);
     double ref_logits[9 * 4];
     ref_model_loss(c.pd, c.xd, c.y, 9, 3, 8, 4, 1.0, 1e-5, ref_logits);
     for (int b = 0; b < 9; b++) {
@@ -285,7 +285,7 @@ static void predict_gives_the_argmax_of_a_full_forward(void)
         CHECK_INT_EQ(clusters[b], best);
     }
     ac_error err;
-    CHECK_INT_EQ(ac_model_predict(c.m, c.x, 0, clusters, probs, &err), AC_ERR_INVALID);
+    CHECK_INT_EQ(ac_model_predict(c.m, c.x, 0, AC_CONTEXT_BATCH, clusters, probs, &err), AC_ERR_INVALID);
     free_case(&c);
 }
 

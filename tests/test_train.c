@@ -16,7 +16,7 @@ static ac_dataset *iris(void)
     ac_dataset *ds = NULL;
     CHECK_INT_EQ(ac_dataset_load_builtin_iris(&ds, NULL), AC_OK);
     if (ds)
-        ac_dataset_normalize_minmax(ds);
+        CHECK_INT_EQ(ac_dataset_normalize_minmax(ds, NULL), AC_OK);
     return ds;
 }
 
@@ -35,7 +35,7 @@ static double final_accuracy(const ac_model *m, const ac_dataset *ds)
 {
     size_t n = ac_dataset_rows(ds);
     int32_t *clusters = malloc(n * sizeof *clusters);
-    CHECK_INT_EQ(ac_model_predict(m, ac_dataset_features(ds), n, clusters, NULL, NULL), AC_OK);
+    CHECK_INT_EQ(ac_model_predict(m, ac_dataset_features(ds), n, AC_CONTEXT_BATCH, clusters, NULL, NULL), AC_OK);
     double acc = ac_accuracy_raw(clusters, ac_dataset_labels(ds), n);
     free(clusters);
     return acc;
