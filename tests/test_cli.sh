@@ -520,7 +520,7 @@ end
 # ------------------------------------------- 12. model files: save, predict, eval, info
 
 begin "train --save writes a model that info describes"
-run --quiet --epochs 5 --save "$T/model.st"
+run --epochs 5 --save "$T/model.st"
 expect_rc 0
 [ -s "$T/model.st" ] || fail "no model file written"
 expect_has stderr "$T/err" "Saved the model to $T/model.st"
@@ -532,6 +532,12 @@ expect_has stdout "$T/out" "Label names:       Iris-setosa, Iris-versicolor, Iri
 expect_has stdout "$T/out" "Reference rows:    150"
 expect_has stdout "$T/out" "5 epochs, batch 32, lr 0.001"
 expect_has stdout "$T/out" "attncluster.reference_rows           [150, 4]"
+end
+
+begin "--quiet silences the save message"
+run --quiet --epochs 1 --save "$T/quiet.st"
+expect_rc 0
+expect_empty stderr "$T/err"
 end
 
 begin "the chapter run's stdout does not change with --save"

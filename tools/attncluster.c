@@ -72,7 +72,7 @@ static void print_usage(FILE *out)
             "  --candle-compat         train as Candle really does: only cluster_proj learns\n"
             "                          [off: every layer learns]\n"
             "  --save FILE             write the trained model (safetensors) [not saved]\n"
-            "  --quiet                 no progress bar\n"
+            "  --quiet                 no progress bar, no 'Saved the model' message\n"
             "\n"
             "predict and eval options:\n"
             "  --model FILE            a model saved by 'train --save'\n"
@@ -559,7 +559,8 @@ static int run_train(const options *o)
             rc = report_error(&err);
             goto done;
         }
-        fprintf(stderr, "Saved the model to %s\n", o->save);
+        if (!o->quiet)
+            fprintf(stderr, "Saved the model to %s\n", o->save);
     }
     rc = 0;
 
