@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,13 +91,24 @@ static void print_usage(FILE *out)
             (unsigned long long)d.seed);
 }
 
-static int usage_error(const char *fmt, const char *a, const char *b)
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Prints "attncluster: MESSAGE" and a pointer to --help; returns exit code 2. */
+static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "attncluster: ");
-    fprintf(stderr, fmt, a, b);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\nTry 'attncluster --help' for the options.\n");
+    va_end(ap);
     return EXIT_USAGE;
 }
+
 
 /* ------------------------------------------------------- strict number parsing */
 
@@ -144,6 +156,17 @@ static int parse_double(const char *s, double min, int min_open, double max, dou
         return 0;
     *out = v;
     return 1;
+}
+
+/* Stores an integer option in [min, max]; returns -1 when stored, else the
+ * usage error's exit code. */
+static int int_option(const char *name, const char *arg, long min, long max, int *out)
+{
+    long n;
+    if (!parse_long(arg, min, max, &n))
+        return usage_error("--%s: '%s' is not an integer from %ld to %ld", name, arg, min, max);
+    *out = (int)n;
+    return -1;
 }
 
 /* A printable rendering of a short option letter for a message. */
@@ -223,8 +246,7 @@ static int parse_options(int argc, char **argv, options *o)
     };
     opterr = 0; /* our own messages */
     optind = 1;
-    int c, index;
-    long n;
+    int c, index, rc;
     while ((c = getopt_long(argc, argv, ":h", longopts, &index)) != -1) {
         const char *arg = optarg;
         if (c >= OPT_DATA && c < OPT_END && c != OPT_VERSION &&
@@ -245,15 +267,12 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case OPT_DATA: o->data = arg; break;
         case OPT_HIDDEN:
-            if (!parse_long(arg, 1, 65536, &n))
-                return usage_error("--hidden: '%s' is not %s", arg, "an integer from 1 to 65536");
-            o->params.hidden = (int)n;
+            if ((rc = int_option("hidden", arg, 1, 65536, &o->params.hidden)) >= 0)
+                return rc;
             break;
         case OPT_BATCH:
-            if (!parse_long(arg, 1, 65536, &n))
-                return usage_error("--batch-size: '%s' is not %s", arg,
-                                   "an integer from 1 to 65536");
-            o->params.batch_size = (int)n;
+            if ((rc = int_option("batch-size", arg, 1, 65536, &o->params.batch_size)) >= 0)
+                return rc;
             break;
         case OPT_LR:
             if (!parse_double(arg, 0.0, 1, 1e6, &o->params.lr))
@@ -265,22 +284,16 @@ static int parse_options(int argc, char **argv, options *o)
                                    "a number >= 0 and <= 1e6");
             break;
         case OPT_EPOCHS:
-            if (!parse_long(arg, 1, 1000000000L, &n))
-                return usage_error("--epochs: '%s' is not %s", arg,
-                                   "an integer from 1 to 1000000000");
-            o->params.epochs = (int)n;
+            if ((rc = int_option("epochs", arg, 1, 1000000000L, &o->params.epochs)) >= 0)
+                return rc;
             break;
         case OPT_CLUSTERS:
-            if (!parse_long(arg, 1, 65536, &n))
-                return usage_error("--clusters: '%s' is not %s", arg,
-                                   "an integer from 1 to 65536");
-            o->params.clusters = (int)n;
+            if ((rc = int_option("clusters", arg, 1, 65536, &o->params.clusters)) >= 0)
+                return rc;
             break;
         case OPT_PRINT_EVERY:
-            if (!parse_long(arg, 1, 1000000000L, &n))
-                return usage_error("--print-every: '%s' is not %s", arg,
-                                   "an integer from 1 to 1000000000");
-            o->print_every = (int)n;
+            if ((rc = int_option("print-every", arg, 1, 1000000000L, &o->print_every)) >= 0)
+                return rc;
             break;
         case OPT_SEED:
             if (!parse_u64(arg, &o->params.seed))
@@ -303,30 +316,30 @@ static int parse_options(int argc, char **argv, options *o)
             return finish_output(0);
         case ':':
             if (optopt > 0 && optopt < 256)
-                return usage_error("-%s needs a value%s", short_name(optopt), "");
-            return usage_error("%s needs a value%s", argv[optind - 1], "");
+                return usage_error("-%s needs a value", short_name(optopt));
+            return usage_error("%s needs a value", argv[optind - 1]);
         default:
             /* optopt holds the letter of a bad short option (argv may still
              * point at its group); 0 for an unknown or ambiguous long one. */
             if (optopt > 0 && optopt < 256)
-                return usage_error("unknown option '-%s'%s", short_name(optopt), "");
+                return usage_error("unknown option '-%s'", short_name(optopt));
             if (prefix_matches(longopts, argv[optind - 1]) > 1)
-                return usage_error("ambiguous option '%s'%s (it begins more than one option)",
-                                   argv[optind - 1], "");
-            return usage_error("unknown option '%s'%s", argv[optind - 1], "");
+                return usage_error("ambiguous option '%s' (it begins more than one option)",
+                                   argv[optind - 1]);
+            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     /* train takes no positional argument; the others exactly one file. */
     int want = o->cmd == CMD_TRAIN ? 0 : 1;
     if (argc - optind > want)
-        return usage_error("unexpected argument '%s'%s", argv[optind + want], "");
+        return usage_error("unexpected argument '%s'", argv[optind + want]);
     if (argc - optind < want)
         return usage_error("%s needs %s", command_names[o->cmd],
                            o->cmd == CMD_INFO ? "a model file" : "a data file (or '-')");
     if (want)
         o->data = argv[optind];
     if ((o->cmd == CMD_PREDICT || o->cmd == CMD_EVAL) && !o->model)
-        return usage_error("%s needs --model FILE%s", command_names[o->cmd], "");
+        return usage_error("%s needs --model FILE", command_names[o->cmd]);
     return -1;
 }
 
@@ -780,8 +793,8 @@ int main(int argc, char **argv)
                strcmp(argv[1], command_names[i]) != 0)
             i++;
         if (i == sizeof command_names / sizeof command_names[0])
-            return usage_error("unknown command '%s'%s (expected train, predict, eval or info)",
-                               argv[1], "");
+            return usage_error("unknown command '%s' (expected train, predict, eval or info)",
+                               argv[1]);
         o.cmd = (command)i;
         first = 2;
     }
