@@ -23,11 +23,11 @@ LDLIBS = -lm
 BUILD ?= build
 SRCS = src/util.c src/rng.c src/layers.c src/model.c src/optim.c src/train.c src/metrics.c \
        src/dataset.c src/csv.c src/iris_data.c src/json.c \
-       src/safetensors.c src/model_file.c
+       src/safetensors.c src/model_file.c src/evaluate.c
 OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB = $(BUILD)/libattncluster.a
 TOOL = $(BUILD)/attncluster
-TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict
+TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict test_metrics test_evaluate
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all run test check test-build clean
@@ -41,8 +41,8 @@ $(LIB): $(OBJS)
 	rm -f $@
 	ar rcs $@ $(OBJS)
 
-$(TOOL): tools/attncluster.c include/attncluster.h $(LIB)
-	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+$(TOOL): tools/attncluster.c tools/report.c tools/report.h include/attncluster.h $(LIB)
+	$(CC) $(ALL_CFLAGS) tools/attncluster.c tools/report.c $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h src/internal.h include/attncluster.h $(LIB) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests $< $(LIB) $(LDLIBS) -o $@

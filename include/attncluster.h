@@ -63,6 +63,7 @@ typedef struct ac_error {
     char source[256];
     long line;
     long column;
+    char column_name[64]; /* the header's name of `column`, "" when unknown */
     char message[512];
 } ac_error;
 
@@ -74,20 +75,61 @@ typedef struct ac_dataset ac_dataset;
 /* A model; see below. */
 typedef struct ac_model ac_model;
 
-/* Reads a CSV file in the chapter's format: a header line naming the
- * columns, then rows of numeric features followed by the species, one of
- * "Iris-setosa", "Iris-versicolor", "Iris-virginica" (labels 0, 1, 2). When
- * the first row's last field is a number, there is no label column: every
- * column is a feature and the set is unlabelled. Every row must have the
- * header's field count. Blank lines are errors, except at the end of the
- * file. "-" reads standard input. Errors are AC_ERR_IO (cannot open or read)
- * or AC_ERR_PARSE with err->line and err->column set. */
-ac_status ac_dataset_load_csv(const char *path, ac_dataset **out, ac_error *err);
+/* How to read a CSV file. ac_csv_options_default() gives the defaults. */
+typedef enum ac_header_mode {
+    AC_HEADER_AUTO = 0, /* the first record is a header when one of its fields is not a
+                           number in a column that holds numbers below it */
+    AC_HEADER_YES,
+    AC_HEADER_NO        /* columns are named column_1, column_2, ... */
+} ac_header_mode;
 
-/* The same as ac_dataset_load_csv, over CSV text held in memory; `source`
- * names it in error messages and in ac_dataset_source. */
+typedef struct ac_csv_options {
+    ac_header_mode header; /* [AC_HEADER_AUTO] */
+    /* The label column, by header name or 1-based index ("5"); NULL: the last
+     * column when it is not numeric. [NULL] */
+    const char *label;
+    int no_label;          /* no label column at all [0] */
+    /* The feature columns by name or index, in this order; NULL: every
+     * numeric column but the label (text columns are left out). [NULL] */
+    const char *const *features;
+    size_t n_features;
+    /* Drop rows with a missing value (empty, NA, NaN) in a used column,
+     * instead of failing. [0] */
+    int drop_missing;
+} ac_csv_options;
+
+ac_csv_options ac_csv_options_default(void);
+
+/* What reading decided, for the caller to tell the user. */
+typedef struct ac_csv_report {
+    int header;               /* the first record was taken as a header */
+    int header_detected;      /* ... by detection rather than AC_HEADER_YES */
+    long header_column;       /* detection: the column (1-based) that showed it */
+    long label_column;        /* 1-based, 0 when there is none */
+    size_t ignored_columns;   /* text columns that are neither a feature nor the label */
+    char ignored_first[64];   /* the first of them */
+    size_t dropped_rows;      /* rows dropped for a missing value (drop_missing) */
+    long dropped_first_line;  /* the line of the first */
+} ac_csv_report;
+
+/* Reads CSV (RFC 4180: quoted fields with "" for a quote, commas and
+ * newlines inside quotes, CRLF or LF, a UTF-8 byte-order mark; spaces around
+ * unquoted fields and around numbers are trimmed). Numbers are plain
+ * decimals ([+-]digits[.digits][e[+-]digits]); inf, nan, hex and values
+ * beyond float range are not numbers. Label values may be any text, mapped to
+ * ids in order of first appearance. Every record must have the first
+ * record's field count; blank lines are errors except at the end. "-" reads
+ * standard input. options and report may be NULL. Errors: AC_ERR_IO (cannot
+ * open or read), AC_ERR_PARSE (err->line: the physical line where the record
+ * starts, err->column and err->column_name: the cell), AC_ERR_DATA (a named
+ * column that does not exist, no feature column). */
+ac_status ac_dataset_load_csv(const char *path, const ac_csv_options *options, ac_dataset **out,
+                              ac_csv_report *report, ac_error *err);
+
+/* The same over CSV text held in memory; `source` names it in messages. */
 ac_status ac_dataset_parse_csv(const char *text, size_t length, const char *source,
-                               ac_dataset **out, ac_error *err);
+                               const ac_csv_options *options, ac_dataset **out,
+                               ac_csv_report *report, ac_error *err);
 
 /* Fisher's 150 Iris rows, compiled into the library (the same bytes as
  * data/iris.csv); its source reads "built-in iris.csv". */
@@ -123,12 +165,19 @@ ac_status ac_dataset_set_names(ac_dataset *ds, const char *const *feature_names,
                                const char *const *label_names, size_t n_label_names,
                                ac_error *err);
 
-/* Min-max scales every feature in place, as the chapter does:
- * x' = (x - min) / (max - min), so each column spans [0, 1], and remembers
- * the fit so that a model trained on the set can scale new data the same
- * way. A constant column (max == min) maps to 0 rather than the chapter's
- * 0/0 = NaN. Fails only with AC_ERR_NOMEM, leaving the set unchanged. */
-ac_status ac_dataset_normalize_minmax(ac_dataset *ds, ac_error *err);
+/* How features are scaled before the first layer; a model stores the fit. */
+typedef enum ac_normalization {
+    AC_NORMALIZE_NONE = 0,   /* features used as they are */
+    AC_NORMALIZE_MINMAX = 1, /* (x - min) / (max - min): each column spans [0, 1], as the chapter */
+    AC_NORMALIZE_ZSCORE = 2  /* (x - mean) / std (population std): mean 0, variance 1 */
+} ac_normalization;
+
+/* Scales every feature in place and remembers the fit (shift, scale), so
+ * that a model trained on the set scales new data the same way. A constant
+ * column (scale 0) maps to 0 rather than the chapter's 0/0 = NaN.
+ * AC_ERR_INVALID if the set was scaled already; AC_ERR_NOMEM leaves it
+ * unchanged. */
+ac_status ac_dataset_normalize(ac_dataset *ds, ac_normalization kind, ac_error *err);
 
 /* Makes raw data ready for a trained model: picks the model's features by
  * name, in the model's order (other columns are dropped), scales them with
@@ -171,12 +220,6 @@ ac_params ac_params_default(void);
 /* AC_ERR_INVALID with a message naming the first field out of range. */
 ac_status ac_params_validate(const ac_params *p, ac_error *err);
 
-/* How a model scales raw features before its first layer. */
-typedef enum ac_normalization {
-    AC_NORMALIZE_NONE = 0,  /* features used as they are */
-    AC_NORMALIZE_MINMAX = 1 /* (x - min) / range, a range of 0 giving 0 */
-} ac_normalization;
-
 /* Which rows a prediction's attention runs across. */
 typedef enum ac_context {
     /* Each row attends over the model's stored reference rows plus itself,
@@ -217,9 +260,10 @@ const char *ac_model_feature_name(const ac_model *m, size_t f);
  * training); 0 and NULL when it knows none. */
 size_t ac_model_label_count(const ac_model *m);
 const char *ac_model_label_name(const ac_model *m, size_t id);
-/* The stored normalisation; *min and *range (F each, borrowed) when MINMAX. */
-ac_normalization ac_model_normalization(const ac_model *m, const float **min,
-                                        const float **range);
+/* The stored normalisation x' = (x - shift) / scale; *shift and *scale
+ * (F each, borrowed; NULL for AC_NORMALIZE_NONE). */
+ac_normalization ac_model_normalization(const ac_model *m, const float **shift,
+                                        const float **scale);
 /* R, and the (R, F) scaled reference rows (borrowed) when rows is not NULL. */
 size_t ac_model_reference_rows(const ac_model *m, const float **rows);
 const ac_training_info *ac_model_training(const ac_model *m);
@@ -273,7 +317,7 @@ typedef int (*ac_epoch_callback)(const ac_epoch_report *report, void *user);
 /* Trains a new model on a labelled data set with cross-entropy against the
  * labels and AdamW, as the chapter does: each epoch a Fisher-Yates shuffle
  * of the rows, then ceil(N / batch_size) batches in that order. Features are
- * used as they are (scale them first, e.g. ac_dataset_normalize_minmax); the
+ * used as they are (scale them first with ac_dataset_normalize); the
  * model keeps the set's feature and label names, its normalisation and its
  * reference rows (AC_MAX_REFERENCE_ROWS).
  * Errors: AC_ERR_INVALID (bad params), AC_ERR_DATA (no labels, fewer rows
@@ -294,6 +338,95 @@ ac_status ac_file_write_atomic(const char *path, const void *data, size_t size, 
 /* Fraction of rows whose cluster id equals their label id: the chapter's
  * "clustering accuracy", which assumes cluster k means class k. */
 double ac_accuracy_raw(const int32_t *clusters, const int32_t *labels, size_t n);
+
+/* The contingency table (K, C), row-major: table[k·C + c] counts the rows in
+ * cluster k with label c. clusters[i] must be in [0, K), labels[i] in
+ * [0, C); AC_ERR_INVALID otherwise. */
+ac_status ac_contingency(const int32_t *clusters, size_t K, const int32_t *labels, size_t C,
+                         size_t n, uint64_t *table, ac_error *err);
+
+/* Scores of a clustering against labels, each as scikit-learn computes it
+ * (sklearn.metrics, version 1.2), edge cases included. Clusters and labels
+ * with no rows are ignored, as scikit-learn only sees the ids that occur.
+ * (AMI uses lgamma, which writes the global signgam: do not call this from
+ * several threads at once.) */
+typedef struct ac_label_metrics {
+    double raw_accuracy;     /* cluster id == label id (the chapter's) */
+    double matched_accuracy; /* after the one-to-one matching of clusters to labels that
+                                maximises it (Hungarian algorithm) */
+    double ari;              /* adjusted Rand index */
+    double nmi;              /* normalised mutual information, arithmetic mean */
+    double ami;              /* adjusted mutual information, arithmetic mean */
+    double purity;           /* Σ_k max_c table[k, c] / n */
+} ac_label_metrics;
+
+ac_status ac_metrics_labels(const int32_t *clusters, size_t K, const int32_t *labels, size_t C,
+                            size_t n, ac_label_metrics *out, ac_error *err);
+
+/* Silhouette is exact (O(n²)) up to this many rows; beyond it, the mean over
+ * a seeded uniform sample of this many rows (as scikit-learn's sample_size). */
+#define AC_SILHOUETTE_EXACT_MAX 5000
+
+/* Scores that need no labels, on the (scaled) features x (n, F), Euclidean. */
+typedef struct ac_geometry_metrics {
+    double silhouette;        /* mean silhouette, in [-1, 1]; NaN when undefined */
+    size_t silhouette_rows;   /* rows it was computed over: n or the sample */
+    double davies_bouldin;    /* lower is better; NaN when undefined */
+    double calinski_harabasz; /* higher is better; NaN when undefined */
+} ac_geometry_metrics;
+
+/* Metrics over the clusters that have rows (empty ones are ignored, as
+ * scikit-learn relabels). All three are NaN where scikit-learn raises:
+ * fewer than 2 non-empty clusters, or as many non-empty clusters as rows.
+ * silhouette_rows is n or the sample size even then. AC_ERR_INVALID for
+ * n = 0, F = 0, a cluster id out of range or a non-finite feature. */
+ac_status ac_metrics_geometry(const float *x, size_t n, size_t F, const int32_t *clusters,
+                              size_t K, uint64_t seed, ac_geometry_metrics *out, ac_error *err);
+
+/* -------------------------------------------------------------- evaluation */
+
+/* A new data set of the rows whose mask[i] is non-zero (keep = 1) or zero
+ * (keep = 0), with the same names; unscaled when ds is unscaled. */
+ac_status ac_dataset_subset(const ac_dataset *ds, const unsigned char *mask, int keep,
+                            ac_dataset **out, ac_error *err);
+
+/* Marks round(test_fraction · n_c) rows of each label c as test rows
+ * (is_test (N) = 1), chosen by a generator seeded by `seed`; stratified by
+ * label when the set has labels, uniform otherwise. Each class of two or
+ * more rows keeps at least one row on each side. */
+ac_status ac_split_holdout(const ac_dataset *ds, double test_fraction, uint64_t seed,
+                           unsigned char *is_test, ac_error *err);
+
+/* Assigns each row a fold in [0, folds) (fold (N)), stratified by label:
+ * every fold holds each class in proportion, give or take one row. */
+ac_status ac_split_folds(const ac_dataset *ds, int folds, uint64_t seed, int32_t *fold,
+                         ac_error *err);
+
+/* Held-out scores of one split. */
+typedef struct ac_evaluation {
+    size_t train_rows, test_rows;
+    int has_labels;               /* labels were scored */
+    ac_label_metrics labels;      /* valid when has_labels */
+    ac_geometry_metrics geometry; /* on the test rows, scaled as the model scales them */
+} ac_evaluation;
+
+/* Trains on the rows not marked in is_test and scores the marked ones, with
+ * nothing of the test rows reaching the training or the normalisation fit:
+ * the training rows are normalised with `norm` (fitted on them alone), a
+ * model trained with p, and the test rows prepared and predicted exactly as
+ * `attncluster predict` does (the model's stored scaling, the reference
+ * context). raw must be unscaled. The trained model is handed to the caller
+ * through model_out when it is not NULL (the caller frees it). */
+ac_status ac_evaluate_split(const ac_dataset *raw, const unsigned char *is_test,
+                            const ac_params *p, ac_normalization norm, ac_evaluation *out,
+                            ac_model **model_out, ac_error *err);
+
+/* Per-cluster profiles of rows x (n, F) scaled as model m scales them, in
+ * the data's own units: sizes (K), and per cluster and feature the mean
+ * (K, F), minimum and maximum (K, F); NaN for an empty cluster. */
+ac_status ac_cluster_profiles(const ac_model *m, const float *x, size_t n,
+                              const int32_t *clusters, size_t *sizes, double *means,
+                              float *mins, float *maxs, ac_error *err);
 
 #ifdef __cplusplus
 }

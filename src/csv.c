@@ -1,151 +1,245 @@
 /*
- * csv.c - reading data sets from CSV text in the chapter's format: a header
- * line naming the columns, then one row per line. When the last column of
- * the first row is not a number it is the label column, holding the species
- * ("Iris-setosa", "Iris-versicolor", "Iris-virginica" = labels 0, 1, 2);
- * otherwise every column is a feature and the set is unlabelled.
+ * csv.c - reading data sets from CSV text: RFC 4180 records (quoted fields
+ * with doubled quotes, embedded commas and newlines; CRLF or LF; a UTF-8
+ * byte-order mark), then the choice of header, label and feature columns.
  *
- * The reader is strict on purpose: every row must have the header's number
- * of fields, every feature must be a finite decimal number, every label a
- * known species. The first problem found is reported as FILE:LINE with what
- * is wrong and what was expected; no row is ever skipped silently.
+ * Reading happens in three steps:
+ *   1. tokenise the whole text into records of fields, noting the physical
+ *      line where each record starts (quoted newlines make records span
+ *      lines);
+ *   2. classify every cell as a number, missing (empty, NA, NaN) or text,
+ *      and from that decide whether the first record is a header (a field
+ *      that is not a number over a column that is numeric below it) and
+ *      which columns are features and which is the label;
+ *   3. fill the data set, mapping label text to ids in order of first
+ *      appearance.
+ * The first problem found is an error FILE:LINE:COLUMN (name) with what is
+ * wrong and what was expected; no row is ever skipped silently (rows with a
+ * missing value are dropped only when asked, and counted).
+ *
+ * Numbers follow a locale-independent grammar: [+-] digits [. digits]
+ * [(e|E) [+-] digits]. inf, nan, hex floats and values beyond float range
+ * are not numbers.
  */
 #include "internal.h"
 
 #include <errno.h>
-#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const iris_species[] = {"Iris-setosa", "Iris-versicolor", "Iris-virginica"};
-#define IRIS_SPECIES 3
-
 /* The longest number text accepted; longer fields are reported, not cut. */
 #define MAX_NUMBER_TEXT 96
 
-/* A span of text; CSV lines and fields are never NUL-terminated in place. */
-typedef struct span {
-    const char *p;
-    size_t len;
-} span;
+/* ------------------------------------------------------------- tokenising */
 
-static span trim(span s)
+typedef struct field {
+    size_t off, len; /* the decoded text, in the tokeniser's store */
+    int quoted;
+} field;
+
+typedef struct record {
+    size_t first, count; /* fields[first .. first + count) */
+    long line;           /* physical line where the record starts, 1-based */
+} record;
+
+typedef struct table {
+    char *store;     /* decoded field text, NUL after each field */
+    size_t used;
+    field *fields;
+    size_t n_fields, cap_fields;
+    record *records;
+    size_t n_records, cap_records;
+} table;
+
+static void table_free(table *t)
 {
-    while (s.len > 0 && (s.p[0] == ' ' || s.p[0] == '\t'))
-        s.p++, s.len--;
-    while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t' ||
-                         s.p[s.len - 1] == '\r'))
-        s.len--;
-    return s;
+    ac_free(t->store);
+    ac_free(t->fields);
+    ac_free(t->records);
 }
 
-/* The next line of text at *pos, without its '\n' (a trailing '\r' is left
- * for trim). Returns 0 at the end of the text. */
-static int next_line(const char *text, size_t length, size_t *pos, span *line)
+/* Grows an array of `size`-byte items to hold one more. */
+static int grow(void **items, size_t *cap, size_t count, size_t size)
 {
-    if (*pos >= length)
+    if (count < *cap)
+        return 1;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    if (ncap > SIZE_MAX / size)
         return 0;
-    const char *start = text + *pos;
-    const char *nl = memchr(start, '\n', length - *pos);
-    size_t len = nl ? (size_t)(nl - start) : length - *pos;
-    line->p = start;
-    line->len = len;
-    *pos += len + (nl ? 1 : 0);
+    void *bigger = ac_alloc(ncap * size);
+    if (!bigger)
+        return 0;
+    if (count)
+        memcpy(bigger, *items, count * size);
+    ac_free(*items);
+    *items = bigger;
+    *cap = ncap;
     return 1;
 }
 
-static size_t count_fields(span line)
+static const char *field_text(const table *t, const field *f)
 {
-    size_t n = 1;
-    for (size_t i = 0; i < line.len; i++)
-        n += line.p[i] == ',';
-    return n;
+    return t->store + f->off;
 }
 
-/* Field `index` (0-based) of a line, untrimmed. */
-static span field_at(span line, size_t index)
+static ac_status tokenise(const char *text, size_t length, const char *src, table *t,
+                          ac_error *err)
 {
-    size_t start = 0, k = 0;
-    for (size_t i = 0; i <= line.len; i++) {
-        if (i == line.len || line.p[i] == ',') {
-            if (k == index) {
-                span s = {line.p + start, i - start};
-                return s;
+    memset(t, 0, sizeof *t);
+    /* Decoded text is never longer than the source, plus a NUL per field. */
+    size_t fields_max = 1;
+    for (size_t i = 0; i < length; i++)
+        fields_max += text[i] == ',' || text[i] == '\n';
+    if (length > SIZE_MAX - fields_max - 1 ||
+        !(t->store = ac_alloc(length + fields_max + 1)))
+        return ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory reading the text");
+    size_t pos = 0;
+    long line = 1;
+    /* A UTF-8 byte-order mark is not data. */
+    if (length >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;
+    while (pos < length) {
+        if (!grow((void **)&t->records, &t->cap_records, t->n_records, sizeof(record)))
+            return ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
+        record *r = &t->records[t->n_records];
+        r->first = t->n_fields;
+        r->count = 0;
+        r->line = line;
+        for (;;) {
+            if (!grow((void **)&t->fields, &t->cap_fields, t->n_fields, sizeof(field)))
+                return ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
+            field *f = &t->fields[t->n_fields];
+            f->off = t->used;
+            f->quoted = 0;
+            while (pos < length && (text[pos] == ' ' || text[pos] == '\t'))
+                pos++;
+            if (pos < length && text[pos] == '"') {
+                f->quoted = 1;
+                pos++;
+                for (;;) {
+                    if (pos >= length)
+                        return ac_set_error(err, AC_ERR_PARSE, src, r->line,
+                                            (long)r->count + 1,
+                                            "unterminated quoted field (expected a closing "
+                                            "'\"' before the end of the file)");
+                    char c = text[pos];
+                    if (c == '"') {
+                        if (pos + 1 < length && text[pos + 1] == '"') {
+                            t->store[t->used++] = '"';
+                            pos += 2;
+                            continue;
+                        }
+                        pos++;
+                        break;
+                    }
+                    if (c == '\n')
+                        line++;
+                    t->store[t->used++] = c;
+                    pos++;
+                }
+                while (pos < length && (text[pos] == ' ' || text[pos] == '\t'))
+                    pos++;
+                if (pos < length && text[pos] == '\r' &&
+                    (pos + 1 == length || text[pos + 1] == '\n'))
+                    pos++;
+                if (pos < length && text[pos] != ',' && text[pos] != '\n')
+                    return ac_set_error(err, AC_ERR_PARSE, src, r->line, (long)r->count + 1,
+                                        "text after a closing quote (expected ',' or the end "
+                                        "of the line)");
+            } else {
+                /* Unquoted: up to the next comma or newline, trimmed of
+                 * spaces and tabs (already skipped in front) and of a CR. */
+                size_t begin = pos;
+                while (pos < length && text[pos] != ',' && text[pos] != '\n') {
+                    if (text[pos] == '"')
+                        return ac_set_error(err, AC_ERR_PARSE, src, r->line, (long)r->count + 1,
+                                            "a quote inside an unquoted field (expected the "
+                                            "whole field in quotes, with quotes doubled)");
+                    pos++;
+                }
+                size_t end = pos;
+                while (end > begin && (text[end - 1] == ' ' || text[end - 1] == '\t' ||
+                                       text[end - 1] == '\r'))
+                    end--;
+                memcpy(t->store + t->used, text + begin, end - begin);
+                t->used += end - begin;
             }
-            k++;
-            start = i + 1;
+            f->len = t->used - f->off;
+            t->store[t->used++] = '\0';
+            t->n_fields++;
+            r->count++;
+            if (pos < length && text[pos] == ',') {
+                pos++;
+                continue;
+            }
+            if (pos < length && text[pos] == '\n') {
+                pos++;
+                line++;
+            }
+            break;
         }
+        t->n_records++;
     }
-    span none = {line.p + line.len, 0};
-    return none;
+    return AC_OK;
 }
 
-/* Writes a field into buf for quoting in a message: at most ~40 bytes,
- * non-printable bytes as '?'. */
-static const char *quote_field(span s, char *buf, size_t size)
+static int record_is_blank(const table *t, const record *r)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < s.len && n + 4 < size; i++)
-        buf[n++] = (s.p[i] >= 32 && s.p[i] < 127) ? s.p[i] : '?';
-    if (n < s.len && n + 4 >= size) {
-        buf[n++] = '.', buf[n++] = '.', buf[n++] = '.';
-    }
-    buf[n] = '\0';
-    return buf;
+    return r->count == 1 && t->fields[r->first].len == 0 && !t->fields[r->first].quoted;
 }
 
-/* Is s a plain decimal number: [+-] digits [. digits] [(e|E) [+-] digits],
- * with at least one digit before the exponent? Rejects what strtod would
- * also take but a data file should not hold: inf, nan, hex floats. */
-static int is_decimal(span s)
+/* ---------------------------------------------------------------- cells */
+
+/* Is s a plain decimal number (the grammar in the file's comment)? */
+static int is_decimal(const char *s, size_t len)
 {
     size_t i = 0, digits = 0;
-    if (i < s.len && (s.p[i] == '+' || s.p[i] == '-'))
+    if (i < len && (s[i] == '+' || s[i] == '-'))
         i++;
-    while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
+    while (i < len && s[i] >= '0' && s[i] <= '9')
         i++, digits++;
-    if (i < s.len && s.p[i] == '.') {
+    if (i < len && s[i] == '.') {
         i++;
-        while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
+        while (i < len && s[i] >= '0' && s[i] <= '9')
             i++, digits++;
     }
     if (digits == 0)
         return 0;
-    if (i < s.len && (s.p[i] == 'e' || s.p[i] == 'E')) {
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
         i++;
-        if (i < s.len && (s.p[i] == '+' || s.p[i] == '-'))
+        if (i < len && (s[i] == '+' || s[i] == '-'))
             i++;
         size_t exp_digits = 0;
-        while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
+        while (i < len && s[i] >= '0' && s[i] <= '9')
             i++, exp_digits++;
         if (exp_digits == 0)
             return 0;
     }
-    return i == s.len;
+    return i == len;
 }
 
-/* Parses a trimmed field as a finite float. Returns 0 and a reason in
- * *why when it is not one. */
-static int parse_float(span s, float *out, const char **why)
+/* Parses a field as a finite float; 0 and a reason in *why when it is not. */
+static int parse_float(const char *s, size_t len, float *out, const char **why)
 {
-    char buf[MAX_NUMBER_TEXT + 1];
-    if (s.len == 0) {
-        *why = "is empty";
-        return 0;
-    }
-    if (!is_decimal(s)) {
+    /* Spaces around a number are not part of it, even inside quotes. */
+    while (len > 0 && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (!is_decimal(s, len)) {
         *why = "is not a number";
         return 0;
     }
-    if (s.len > MAX_NUMBER_TEXT) {
+    if (len > MAX_NUMBER_TEXT) {
         *why = "is too long for a number";
         return 0;
     }
-    memcpy(buf, s.p, s.len);
-    buf[s.len] = '\0';
+    char buf[MAX_NUMBER_TEXT + 1];
+    memcpy(buf, s, len);
+    buf[len] = '\0';
     /* strtof reads the locale's decimal point; a program embedding the
      * library may have set one other than '.', so translate. */
     const char *point = localeconv()->decimal_point;
@@ -164,42 +258,352 @@ static int parse_float(span s, float *out, const char **why)
     return 1;
 }
 
-static int species_id(span s)
+enum { CELL_NUMBER, CELL_MISSING, CELL_TEXT };
+
+static int is_missing(const char *s, size_t len)
 {
-    for (int i = 0; i < IRIS_SPECIES; i++) {
-        size_t n = strlen(iris_species[i]);
-        if (s.len == n && memcmp(s.p, iris_species[i], n) == 0)
-            return i;
-    }
-    return -1;
+    return len == 0 || (len == 2 && memcmp(s, "NA", 2) == 0) ||
+           (len == 3 && memcmp(s, "NaN", 3) == 0);
 }
 
-static int is_blank(span line)
+static int cell_kind(const table *t, const record *r, size_t c)
 {
-    return trim(line).len == 0;
+    const field *f = &t->fields[r->first + c];
+    const char *s = field_text(t, f);
+    float v;
+    const char *why;
+    if (is_missing(s, f->len))
+        return CELL_MISSING;
+    return parse_float(s, f->len, &v, &why) ? CELL_NUMBER : CELL_TEXT;
 }
 
-/* A copy of a trimmed field as a NUL-terminated string (ac_alloc'd). */
-static char *span_copy(span s)
+/* Writes a field into buf for quoting in a message: at most ~40 bytes,
+ * non-printable bytes as '?'. */
+static const char *quote(const char *s, size_t len, char *buf, size_t size)
 {
-    char *out = ac_alloc(s.len + 1);
-    if (out) {
-        memcpy(out, s.p, s.len);
-        out[s.len] = '\0';
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 4 < size; i++)
+        buf[n++] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
+    if (n < len && n + 4 >= size) {
+        buf[n++] = '.', buf[n++] = '.', buf[n++] = '.';
     }
-    return out;
+    buf[n] = '\0';
+    return buf;
 }
+
+/* -------------------------------------------------------------- labels */
+
+/* Label text to id, in order of first appearance: an open-addressing hash
+ * table of indices into the growing list of names. */
+typedef struct label_map {
+    char **names;
+    size_t count, cap;
+    size_t *slots; /* index + 1, 0 = empty */
+    size_t n_slots;
+} label_map;
+
+static uint64_t hash_text(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static void label_map_free(label_map *m)
+{
+    strings_free(m->names, m->count);
+    ac_free(m->slots);
+}
+
+/* The id of a label, added when new; -1 when out of memory. */
+static long label_id(label_map *m, const char *s, size_t len)
+{
+    if (m->count * 2 >= m->n_slots) {
+        size_t n = m->n_slots ? m->n_slots * 2 : 64;
+        size_t *slots = ac_calloc(n, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < m->count; i++) {
+            size_t h = (size_t)hash_text(m->names[i], strlen(m->names[i])) & (n - 1);
+            while (slots[h])
+                h = (h + 1) & (n - 1);
+            slots[h] = i + 1;
+        }
+        ac_free(m->slots);
+        m->slots = slots;
+        m->n_slots = n;
+    }
+    size_t h = (size_t)hash_text(s, len) & (m->n_slots - 1);
+    while (m->slots[h]) {
+        const char *name = m->names[m->slots[h] - 1];
+        if (strlen(name) == len && memcmp(name, s, len) == 0)
+            return (long)(m->slots[h] - 1);
+        h = (h + 1) & (m->n_slots - 1);
+    }
+    if (!grow((void **)&m->names, &m->cap, m->count, sizeof(char *)))
+        return -1;
+    char *copy = ac_alloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    m->names[m->count] = copy;
+    m->slots[h] = ++m->count;
+    return (long)(m->count - 1);
+}
+
+/* --------------------------------------------------------------- columns */
+
+ac_csv_options ac_csv_options_default(void)
+{
+    ac_csv_options o;
+    memset(&o, 0, sizeof o);
+    o.header = AC_HEADER_AUTO;
+    return o;
+}
+
+/* A column given by name or 1-based index; -1 when there is none. */
+static long find_column(char *const *names, size_t columns, const char *want)
+{
+    for (size_t c = 0; c < columns; c++)
+        if (strcmp(names[c], want) == 0)
+            return (long)c;
+    size_t n = strlen(want);
+    if (n == 0 || n > 9 || strspn(want, "0123456789") != n)
+        return -1;
+    long index = atol(want);
+    return index >= 1 && (size_t)index <= columns ? index - 1 : -1;
+}
+
+/* Everything decided about the columns before the rows are read. */
+typedef struct layout {
+    size_t columns;
+    int header;
+    char **names;     /* (columns) */
+    int *kind;        /* (columns) CELL_NUMBER (numeric), CELL_TEXT, or -1 (mixed) */
+    long label;       /* column, or -1 */
+    size_t *features; /* feature f is column features[f] */
+    size_t F;
+} layout;
+
+static void layout_free(layout *l)
+{
+    strings_free(l->names, l->columns);
+    ac_free(l->kind);
+    ac_free(l->features);
+}
+
+#define KIND_MIXED (-1)
+
+/* An error about one cell: FILE:LINE:COLUMN (name). */
+static ac_status cell_error(ac_error *err, const char *src, const table *t, const layout *l,
+                            const record *r, size_t c, const char *fmt, const char *why)
+{
+    char quoted[64];
+    const field *f = &t->fields[r->first + c];
+    ac_status st = ac_set_error(err, AC_ERR_PARSE, src, r->line, (long)c + 1, fmt,
+                                quote(field_text(t, f), f->len, quoted, sizeof quoted), why);
+    ac_error_set_column_name(err, l->names[c]);
+    return st;
+}
+
+/* The first cell of column c that is not a number, to explain a mixed
+ * column. */
+static ac_status mixed_column_error(ac_error *err, const char *src, const table *t,
+                                    const layout *l, size_t first_data, size_t n_records,
+                                    size_t c)
+{
+    /* Only the records that were checked to have every column: trailing
+     * blank records have one field. */
+    for (size_t i = first_data; i < n_records; i++) {
+        const record *r = &t->records[i];
+        if (cell_kind(t, r, c) == CELL_TEXT) {
+            const field *f = &t->fields[r->first + c];
+            float v;
+            const char *why = "is not a number";
+            parse_float(field_text(t, f), f->len, &v, &why);
+            return cell_error(err, src, t, l, r, c,
+                              "'%s' %s (expected a decimal number such as 5.1, as elsewhere in "
+                              "this column)",
+                              why);
+        }
+    }
+    /* Unreachable for a column classified as mixed; an error all the same,
+     * so that a layout is never half decided. */
+    return ac_set_error(err, AC_ERR_PARSE, src, 0, (long)c + 1,
+                        "column '%s' mixes numbers and text (expected one or the other)",
+                        l->names[c]);
+}
+
+static ac_status decide_layout(const table *t, size_t n_data_records, const char *src,
+                               const ac_csv_options *opt, layout *l, ac_csv_report *report,
+                               ac_error *err)
+{
+    const record *first = &t->records[0];
+    size_t columns = first->count;
+    memset(l, 0, sizeof *l);
+    l->columns = columns;
+    l->label = -1;
+    l->names = ac_calloc(columns, sizeof(char *));
+    l->kind = ac_calloc(columns, sizeof(int));
+    l->features = ac_calloc(columns, sizeof(size_t));
+    if (!l->names || !l->kind || !l->features)
+        return ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
+
+    /* The kind of each column below the first record. */
+    for (size_t c = 0; c < columns; c++) {
+        int numbers = 0, texts = 0;
+        for (size_t i = 1; i < n_data_records; i++) {
+            int k = cell_kind(t, &t->records[i], c);
+            numbers += k == CELL_NUMBER;
+            texts += k == CELL_TEXT;
+        }
+        l->kind[c] = texts == 0 ? CELL_NUMBER : numbers == 0 ? CELL_TEXT : KIND_MIXED;
+    }
+    /* A header: forced, or a first field that is not a number (nor missing)
+     * over a column that holds numbers below it. A single record is taken
+     * as a header (it cannot be both). */
+    long why_column = 0;
+    if (opt->header == AC_HEADER_AUTO) {
+        l->header = n_data_records == 1;
+        for (size_t c = 0; c < columns && !l->header; c++) {
+            int below_has_number = 0;
+            for (size_t i = 1; i < n_data_records && !below_has_number; i++)
+                below_has_number = cell_kind(t, &t->records[i], c) == CELL_NUMBER;
+            if (l->kind[c] == CELL_NUMBER && below_has_number &&
+                cell_kind(t, first, c) == CELL_TEXT) {
+                l->header = 1;
+                why_column = (long)c + 1;
+            }
+        }
+    } else {
+        l->header = opt->header == AC_HEADER_YES;
+    }
+    if (!l->header) {
+        /* The first record is data: fold its cells into the column kinds. */
+        for (size_t c = 0; c < columns; c++) {
+            int k = cell_kind(t, first, c);
+            if ((k == CELL_NUMBER && l->kind[c] == CELL_TEXT) ||
+                (k == CELL_TEXT && l->kind[c] == CELL_NUMBER)) {
+                int any_number = k == CELL_NUMBER, any_text = k == CELL_TEXT;
+                for (size_t i = 1; i < n_data_records; i++) {
+                    int kk = cell_kind(t, &t->records[i], c);
+                    any_number |= kk == CELL_NUMBER;
+                    any_text |= kk == CELL_TEXT;
+                }
+                l->kind[c] = any_number && any_text ? KIND_MIXED : k;
+            }
+        }
+    }
+    for (size_t c = 0; c < columns; c++) {
+        char fallback[32];
+        const char *name = fallback;
+        snprintf(fallback, sizeof fallback, "column_%zu", c + 1);
+        if (l->header && t->fields[first->first + c].len > 0)
+            name = field_text(t, &t->fields[first->first + c]);
+        if (!(l->names[c] = string_copy(name)))
+            return ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
+        for (size_t d = 0; d < c; d++)
+            if (strcmp(l->names[d], l->names[c]) == 0) {
+                char quoted[64];
+                ac_set_error(err, AC_ERR_PARSE, src, first->line, (long)c + 1,
+                             "columns %zu and %zu are both named '%s' (expected distinct "
+                             "column names)",
+                             d + 1, c + 1, quote(name, strlen(name), quoted, sizeof quoted));
+                ac_error_set_column_name(err, l->names[c]);
+                return AC_ERR_PARSE;
+            }
+    }
+    if (report) {
+        report->header = l->header;
+        report->header_detected = opt->header == AC_HEADER_AUTO && l->header;
+        report->header_column = why_column;
+    }
+
+    /* The label column. */
+    if (opt->label && !opt->no_label) {
+        l->label = find_column(l->names, columns, opt->label);
+        if (l->label < 0)
+            return ac_set_error(err, AC_ERR_DATA, src, first->line, 0,
+                                "no column '%s' for the label (expected a column name from the "
+                                "header or an index from 1 to %zu)",
+                                opt->label, columns);
+    } else if (!opt->no_label && l->kind[columns - 1] != CELL_NUMBER) {
+        l->label = (long)columns - 1;
+    }
+
+    /* The feature columns. */
+    size_t first_data = l->header ? 1 : 0;
+    if (opt->features) {
+        for (size_t i = 0; i < opt->n_features; i++) {
+            long c = find_column(l->names, columns, opt->features[i]);
+            if (c < 0)
+                return ac_set_error(err, AC_ERR_DATA, src, first->line, 0,
+                                    "no column '%s' for a feature (expected a column name from "
+                                    "the header or an index from 1 to %zu)",
+                                    opt->features[i], columns);
+            if (c == l->label) {
+                ac_set_error(err, AC_ERR_DATA, src, first->line, c + 1,
+                             "column '%s' is the label and cannot also be a feature",
+                             l->names[c]);
+                ac_error_set_column_name(err, l->names[c]);
+                return AC_ERR_DATA;
+            }
+            for (size_t j = 0; j < l->F; j++)
+                if (l->features[j] == (size_t)c) {
+                    ac_set_error(err, AC_ERR_DATA, src, first->line, c + 1,
+                                 "column '%s' is named twice as a feature", l->names[c]);
+                    ac_error_set_column_name(err, l->names[c]);
+                    return AC_ERR_DATA;
+                }
+            if (l->kind[c] == CELL_TEXT) {
+                ac_set_error(err, AC_ERR_DATA, src, first->line, c + 1,
+                             "column '%s' holds text, not numbers (expected a numeric "
+                             "column for a feature)",
+                             l->names[c]);
+                ac_error_set_column_name(err, l->names[c]);
+                return AC_ERR_DATA;
+            }
+            if (l->kind[c] == KIND_MIXED)
+                return mixed_column_error(err, src, t, l, first_data, n_data_records, (size_t)c);
+            l->features[l->F++] = (size_t)c;
+        }
+    } else {
+        for (size_t c = 0; c < columns; c++) {
+            if ((long)c == l->label)
+                continue;
+            if (l->kind[c] == KIND_MIXED)
+                return mixed_column_error(err, src, t, l, first_data, n_data_records, c);
+            if (l->kind[c] == CELL_NUMBER) {
+                l->features[l->F++] = c;
+            } else if (report) {
+                if (report->ignored_columns++ == 0)
+                    snprintf(report->ignored_first, sizeof report->ignored_first, "%s",
+                             l->names[c]);
+            }
+        }
+    }
+    if (report)
+        report->label_column = l->label + 1;
+    if (l->F == 0)
+        return ac_set_error(err, AC_ERR_DATA, src, first->line, 0,
+                            "no numeric column to use as a feature (expected at least one "
+                            "column of numbers besides the label)");
+    return AC_OK;
+}
+
+/* ---------------------------------------------------------------- parsing */
 
 ac_status ac_dataset_parse_csv(const char *text, size_t length, const char *source,
-                               ac_dataset **out, ac_error *err)
+                               const ac_csv_options *options, ac_dataset **out,
+                               ac_csv_report *report, ac_error *err)
 {
     const char *src = source ? source : "";
-    size_t pos = 0;
-    span header;
-    if (length == 0 || !next_line(text, length, &pos, &header))
-        return ac_set_error(err, AC_ERR_PARSE, src, 1, 0,
-                            "empty file (expected a header line, then rows of features and "
-                            "a species)");
+    ac_csv_options defaults = ac_csv_options_default();
+    const ac_csv_options *opt = options ? options : &defaults;
+    if (report)
+        memset(report, 0, sizeof *report);
     const char *nul = memchr(text, '\0', length);
     if (nul) {
         long line = 1;
@@ -208,127 +612,160 @@ ac_status ac_dataset_parse_csv(const char *text, size_t length, const char *sour
         return ac_set_error(err, AC_ERR_PARSE, src, line, 0,
                             "NUL byte in the text (expected a text file)");
     }
-    size_t columns = count_fields(header);
-
-    /* First pass: count the data rows and find the last non-blank line, so
-     * that blank lines are accepted at the end of the file only; note the
-     * first row, whose last field tells whether there is a label column. */
-    size_t rows = 0, scan = pos;
-    long line_no = 1, last_row_line = 1;
-    span line, first_row = {NULL, 0};
-    while (next_line(text, length, &scan, &line)) {
-        line_no++;
-        if (!is_blank(line)) {
-            if (rows++ == 0)
-                first_row = line;
-            last_row_line = line_no;
-        }
-    }
-    if (rows == 0)
-        return ac_set_error(err, AC_ERR_PARSE, src, 2, 0,
-                            "no data rows after the header (expected rows of %zu "
-                            "comma-separated fields)",
-                            columns);
-    float probe;
-    const char *why;
-    int labelled = count_fields(first_row) != columns ||
-                   !parse_float(trim(field_at(first_row, columns - 1)), &probe, &why);
-    if (labelled && columns < 2)
-        return ac_set_error(err, AC_ERR_PARSE, src, 1, 0,
-                            "the header has 1 field (expected at least one feature column "
-                            "and the species column)");
-    size_t F = labelled ? columns - 1 : columns;
-
-    ac_dataset *ds;
-    ac_status st = dataset_alloc(rows, F, labelled, src, &ds, err);
+    table t;
+    layout l;
+    memset(&l, 0, sizeof l);
+    label_map labels;
+    memset(&labels, 0, sizeof labels);
+    ac_dataset *ds = NULL;
+    ac_status st = tokenise(text, length, src, &t, err);
     if (st != AC_OK)
-        return st;
-    for (size_t f = 0; f < F; f++) {
-        span name = trim(field_at(header, f));
-        if (!(ds->feature_names[f] = span_copy(name))) {
-            st = ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
-            goto fail;
-        }
-        for (size_t g = 0; g < f; g++)
-            if (strcmp(ds->feature_names[g], ds->feature_names[f]) == 0) {
-                char quoted[64];
-                st = ac_set_error(err, AC_ERR_PARSE, src, 1, (long)f + 1,
-                                  "columns %zu and %zu are both named '%s' (expected distinct "
-                                  "column names)",
-                                  g + 1, f + 1, quote_field(name, quoted, sizeof quoted));
-                goto fail;
-            }
-    }
-    if (labelled) {
-        ds->label_names = strings_copy(iris_species, IRIS_SPECIES);
-        if (!ds->label_names) {
-            st = ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
-            goto fail;
-        }
-        ds->n_label_names = IRIS_SPECIES;
-    }
+        goto done;
 
-    char quoted[64];
-    size_t row = 0;
-    line_no = 1;
-    while (line_no < last_row_line && next_line(text, length, &pos, &line)) {
-        line_no++;
-        if (is_blank(line)) {
-            st = ac_set_error(err, AC_ERR_PARSE, src, line_no, 0,
+    /* Blank lines are accepted at the end of the file only. */
+    size_t n = t.n_records;
+    while (n > 0 && record_is_blank(&t, &t.records[n - 1]))
+        n--;
+    if (n == 0) {
+        st = ac_set_error(err, AC_ERR_PARSE, src, 1, 0,
+                          "empty file (expected a header line, then rows of numbers)");
+        goto done;
+    }
+    size_t columns = t.records[0].count;
+    /* Blank lines at the start would otherwise pass for records of one
+     * field, and the first real line be called ragged. */
+    size_t first_text = 0;
+    while (first_text < n && record_is_blank(&t, &t.records[first_text]))
+        first_text++;
+    if (first_text > 0 && t.records[first_text].count > 1) {
+        st = ac_set_error(err, AC_ERR_PARSE, src, t.records[0].line, 0,
+                          "blank line at the start (expected the header or the first row, "
+                          "of %zu comma-separated fields as in line %ld)",
+                          t.records[first_text].count, t.records[first_text].line);
+        goto done;
+    }
+    for (size_t i = 1; i < n; i++) {
+        const record *r = &t.records[i];
+        if (record_is_blank(&t, r) && columns > 1) {
+            st = ac_set_error(err, AC_ERR_PARSE, src, r->line, 0,
                               "blank line among the data (expected %zu comma-separated fields)",
                               columns);
-            goto fail;
+            goto done;
         }
-        size_t fields = count_fields(line);
-        if (fields != columns) {
-            if (labelled)
-                st = ac_set_error(err, AC_ERR_PARSE, src, line_no, 0,
-                                  "%zu field%s (expected %zu: %zu feature%s and the species, as "
-                                  "in the header)",
-                                  fields, fields == 1 ? "" : "s", columns, F, F == 1 ? "" : "s");
-            else
-                st = ac_set_error(err, AC_ERR_PARSE, src, line_no, 0,
-                                  "%zu field%s (expected %zu, as in the header)", fields,
-                                  fields == 1 ? "" : "s", columns);
-            goto fail;
+        if (r->count != columns) {
+            st = ac_set_error(err, AC_ERR_PARSE, src, r->line, 0,
+                              "%zu field%s (expected %zu, as in the first line)", r->count,
+                              r->count == 1 ? "" : "s", columns);
+            goto done;
+        }
+    }
+    if ((st = decide_layout(&t, n, src, opt, &l, report, err)) != AC_OK)
+        goto done;
+    size_t first_data = l.header ? 1 : 0;
+    if (first_data >= n) {
+        /* The line after the header, which may span lines (quoted newlines). */
+        long after = t.records[0].line + 1;
+        for (size_t c = 0; c < columns; c++) {
+            const field *hf = &t.fields[t.records[0].first + c];
+            for (size_t k = 0; k < hf->len; k++)
+                after += field_text(&t, hf)[k] == '\n';
+        }
+        st = ac_set_error(err, AC_ERR_PARSE, src, after, 0,
+                          "no data rows after the header (expected rows of %zu "
+                          "comma-separated fields)",
+                          columns);
+        goto done;
+    }
+
+    size_t F = l.F;
+    if ((st = dataset_alloc(n - first_data, F, l.label >= 0, src, &ds, err)) != AC_OK)
+        goto done;
+    for (size_t f = 0; f < F; f++)
+        if (!(ds->feature_names[f] = string_copy(l.names[l.features[f]]))) {
+            st = ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
+            goto done;
+        }
+    size_t row = 0;
+    for (size_t i = first_data; i < n; i++) {
+        const record *r = &t.records[i];
+        /* A missing value anywhere the row is used: fail, or drop the row. */
+        long missing = -1;
+        for (size_t f = 0; f < F && missing < 0; f++)
+            if (cell_kind(&t, r, l.features[f]) == CELL_MISSING)
+                missing = (long)l.features[f];
+        if (missing < 0 && l.label >= 0) {
+            const field *lf = &t.fields[r->first + (size_t)l.label];
+            if (is_missing(field_text(&t, lf), lf->len))
+                missing = l.label;
+        }
+        if (missing >= 0) {
+            if (!opt->drop_missing) {
+                const field *mf = &t.fields[r->first + (size_t)missing];
+                char quoted[64];
+                if (mf->len == 0)
+                    st = ac_set_error(err, AC_ERR_PARSE, src, r->line, missing + 1,
+                                      "empty cell (expected a value; --drop-missing drops rows "
+                                      "with missing values)");
+                else
+                    st = ac_set_error(err, AC_ERR_PARSE, src, r->line, missing + 1,
+                                      "missing value '%s' (expected a value; --drop-missing "
+                                      "drops rows with missing values)",
+                                      quote(field_text(&t, mf), mf->len, quoted, sizeof quoted));
+                ac_error_set_column_name(err, l.names[missing]);
+                goto done;
+            }
+            if (report && report->dropped_rows++ == 0)
+                report->dropped_first_line = r->line;
+            continue;
         }
         for (size_t f = 0; f < F; f++) {
-            span cell = trim(field_at(line, f));
-            if (!parse_float(cell, &ds->x[row * F + f], &why)) {
-                st = ac_set_error(err, AC_ERR_PARSE, src, line_no, (long)f + 1,
-                                  "column %zu (%s): '%s' %s (expected a decimal number such as "
-                                  "5.1)",
-                                  f + 1, ds->feature_names[f],
-                                  quote_field(cell, quoted, sizeof quoted), why);
-                goto fail;
+            const field *cf = &t.fields[r->first + l.features[f]];
+            const char *why;
+            if (!parse_float(field_text(&t, cf), cf->len, &ds->x[row * F + f], &why)) {
+                st = cell_error(err, src, &t, &l, r, l.features[f],
+                                "'%s' %s (expected a decimal number such as 5.1)", why);
+                goto done;
             }
         }
-        if (labelled) {
-            span species = trim(field_at(line, F));
-            int id = species_id(species);
-            if (id < 0) {
-                st = ac_set_error(err, AC_ERR_PARSE, src, line_no, (long)columns,
-                                  "unknown species '%s' (expected Iris-setosa, Iris-versicolor "
-                                  "or Iris-virginica)",
-                                  quote_field(species, quoted, sizeof quoted));
-                goto fail;
+        if (l.label >= 0) {
+            const field *lf = &t.fields[r->first + (size_t)l.label];
+            long id = label_id(&labels, field_text(&t, lf), lf->len);
+            if (id < 0 || id > INT32_MAX) {
+                st = ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
+                goto done;
             }
-            ds->labels[row] = id;
-            if ((size_t)id + 1 > ds->classes)
-                ds->classes = (size_t)id + 1;
+            ds->labels[row] = (int32_t)id;
         }
         row++;
     }
-    assert(row == rows);
+    if (row == 0) {
+        st = ac_set_error(err, AC_ERR_DATA, src, 0, 0,
+                          "every row has a missing value, so none is left (expected at least "
+                          "one complete row)");
+        goto done;
+    }
+    ds->n = row;
+    if (l.label >= 0) {
+        ds->label_names = labels.names;
+        ds->n_label_names = labels.count;
+        ds->classes = labels.count;
+        labels.names = NULL;
+        labels.count = 0;
+    }
     *out = ds;
-    return AC_OK;
+    ds = NULL;
 
-fail:
+done:
     ac_dataset_free(ds);
+    label_map_free(&labels);
+    layout_free(&l);
+    table_free(&t);
     return st;
 }
 
-/* Reads a whole stream into a NUL-free-agnostic buffer owned by the caller. */
+/* ------------------------------------------------------------------ files */
+
+/* Reads a whole stream into a buffer owned by the caller. */
 static ac_status read_all(FILE *fp, const char *path, char **text, size_t *length,
                           ac_error *err)
 {
@@ -369,7 +806,8 @@ static ac_status read_all(FILE *fp, const char *path, char **text, size_t *lengt
     return AC_OK;
 }
 
-ac_status ac_dataset_load_csv(const char *path, ac_dataset **out, ac_error *err)
+ac_status ac_dataset_load_csv(const char *path, const ac_csv_options *options, ac_dataset **out,
+                              ac_csv_report *report, ac_error *err)
 {
     int from_stdin = strcmp(path, "-") == 0;
     FILE *fp = from_stdin ? stdin : fopen(path, "rb");
@@ -383,7 +821,7 @@ ac_status ac_dataset_load_csv(const char *path, ac_dataset **out, ac_error *err)
         fclose(fp);
     if (st != AC_OK)
         return st;
-    st = ac_dataset_parse_csv(text, length, path, out, err);
+    st = ac_dataset_parse_csv(text, length, path, options, out, report, err);
     ac_free(text);
     return st;
 }

@@ -41,8 +41,8 @@ void ac_dataset_free(ac_dataset *ds)
     ac_free(ds->labels);
     strings_free(ds->feature_names, ds->f);
     strings_free(ds->label_names, ds->n_label_names);
-    ac_free(ds->norm_min);
-    ac_free(ds->norm_range);
+    ac_free(ds->norm_shift);
+    ac_free(ds->norm_scale);
     ac_free(ds);
 }
 
@@ -144,50 +144,65 @@ ac_status ac_dataset_set_names(ac_dataset *ds, const char *const *feature_names,
 
 /* ------------------------------------------------------------ normalisation */
 
-ac_status ac_dataset_normalize_minmax(ac_dataset *ds, ac_error *err)
+ac_status ac_dataset_normalize(ac_dataset *ds, ac_normalization kind, ac_error *err)
 {
     size_t N = ds->n, F = ds->f;
-    float *lo = ac_alloc(F * sizeof(float)), *range = ac_alloc(F * sizeof(float));
-    if (!lo || !range) {
-        ac_free(lo);
-        ac_free(range);
+    if (kind == AC_NORMALIZE_NONE)
+        return AC_OK;
+    if (kind != AC_NORMALIZE_MINMAX && kind != AC_NORMALIZE_ZSCORE)
+        return ac_set_error(err, AC_ERR_INVALID, ds->source, 0, 0,
+                            "unknown normalisation %d (expected minmax, zscore or none)",
+                            (int)kind);
+    if (ds->norm_shift || ds->prepared)
+        return ac_set_error(err, AC_ERR_INVALID, ds->source, 0, 0,
+                            "the data is normalised already (expected raw data: normalising "
+                            "twice would lose the fit's units)");
+    float *shift = ac_alloc(F * sizeof(float)), *scale = ac_alloc(F * sizeof(float));
+    if (!shift || !scale) {
+        ac_free(shift);
+        ac_free(scale);
         return ac_set_error(err, AC_ERR_NOMEM, ds->source, 0, 0, "out of memory");
     }
     for (size_t f = 0; f < F; f++) {
-        float min = ds->x[f], max = ds->x[f];
-        for (size_t i = 1; i < N; i++) {
-            float v = ds->x[i * F + f];
-            min = v < min ? v : min;
-            max = v > max ? v : max;
+        if (kind == AC_NORMALIZE_MINMAX) {
+            float min = ds->x[f], max = ds->x[f];
+            for (size_t i = 1; i < N; i++) {
+                float v = ds->x[i * F + f];
+                min = v < min ? v : min;
+                max = v > max ? v : max;
+            }
+            shift[f] = min;
+            scale[f] = max - min;
+        } else {
+            /* Mean and population standard deviation, two passes in double
+             * (the one-pass form cancels when |mean| >> std). */
+            double mean = 0.0, var = 0.0;
+            for (size_t i = 0; i < N; i++)
+                mean += (double)ds->x[i * F + f];
+            mean /= (double)N;
+            for (size_t i = 0; i < N; i++) {
+                double d = (double)ds->x[i * F + f] - mean;
+                var += d * d;
+            }
+            shift[f] = (float)mean;
+            scale[f] = (float)sqrt(var / (double)N);
         }
-        lo[f] = min;
-        range[f] = max - min;
     }
-    /* Scaling twice composes: keep the first fit's reference to raw units. */
-    if (!ds->norm_min) {
-        ds->norm_min = lo;
-        ds->norm_range = range;
-        normalize_apply(ds->x, N, F, lo, range);
-    } else {
-        normalize_apply(ds->x, N, F, lo, range);
-        for (size_t f = 0; f < F; f++) {
-            ds->norm_min[f] += lo[f] * ds->norm_range[f];
-            ds->norm_range[f] *= range[f];
-        }
-        ac_free(lo);
-        ac_free(range);
-    }
+    normalize_apply(ds->x, N, F, shift, scale);
+    ds->norm_kind = kind;
+    ds->norm_shift = shift;
+    ds->norm_scale = scale;
     return AC_OK;
 }
 
-void normalize_apply(float *x, size_t N, size_t F, const float *min, const float *range)
+void normalize_apply(float *x, size_t N, size_t F, const float *shift, const float *scale)
 {
     for (size_t i = 0; i < N; i++)
         for (size_t f = 0; f < F; f++) {
             float *v = &x[i * F + f];
-            /* A constant column has range 0; the chapter would divide 0 by 0
+            /* A constant column has scale 0; the chapter would divide 0 by 0
              * and train on NaN. It carries no information, so map it to 0. */
-            *v = range[f] > 0.0f ? (*v - min[f]) / range[f] : 0.0f;
+            *v = scale[f] > 0.0f ? (*v - shift[f]) / scale[f] : 0.0f;
         }
 }
 
@@ -196,7 +211,7 @@ void normalize_apply(float *x, size_t N, size_t F, const float *min, const float
 ac_status ac_dataset_prepare_for_model(ac_dataset *ds, const ac_model *m, ac_error *err)
 {
     size_t F = (size_t)m->F, N = ds->n;
-    if (ds->norm_min || ds->prepared)
+    if (ds->norm_shift || ds->prepared)
         return ac_set_error(err, AC_ERR_INVALID, ds->source, 0, 0,
                             "the data is already normalised (expected raw data: the model "
                             "applies its own normalisation)");
@@ -235,8 +250,8 @@ ac_status ac_dataset_prepare_for_model(ac_dataset *ds, const ac_model *m, ac_err
     for (size_t i = 0; i < N; i++)
         for (size_t f = 0; f < F; f++)
             x[i * F + f] = ds->x[i * ds->f + column[f]];
-    if (m->normalization == AC_NORMALIZE_MINMAX)
-        normalize_apply(x, N, F, m->norm_min, m->norm_range);
+    if (m->normalization != AC_NORMALIZE_NONE)
+        normalize_apply(x, N, F, m->norm_shift, m->norm_scale);
 
     size_t classes = 0;
     if (relabel) {

@@ -43,6 +43,9 @@ ac_status ac_set_error(ac_error *err, ac_status status, const char *source, long
 #endif
     ;
 
+/* Names the column an error is about (err may be NULL). */
+void ac_error_set_column_name(ac_error *err, const char *name);
+
 /* ------------------------------------------------------------- rng.c */
 
 /* xoshiro256** (Blackman & Vigna, 2018): 256 bits of state, period 2^256 - 1,
@@ -76,8 +79,9 @@ struct ac_dataset {
     char **feature_names;  /* (F) */
     char **label_names;    /* (n_label_names) or NULL: label id i is label_names[i] */
     size_t n_label_names;
-    float *norm_min;       /* (F) the min-max fit applied, or NULL */
-    float *norm_range;     /* (F) */
+    ac_normalization norm_kind; /* the fit applied, AC_NORMALIZE_NONE when none */
+    float *norm_shift;     /* (F) x' = (x - shift) / scale, or NULL */
+    float *norm_scale;     /* (F) */
     int prepared;          /* features chosen and scaled for a model */
     char source[256];
 };
@@ -86,8 +90,8 @@ struct ac_dataset {
  * `labelled`), feature names all NULL. */
 ac_status dataset_alloc(size_t n, size_t f, int labelled, const char *source, ac_dataset **out,
                         ac_error *err);
-/* x (N, F) = (x - min) / range per column; a column of range 0 becomes 0. */
-void normalize_apply(float *x, size_t N, size_t F, const float *min, const float *range);
+/* x (N, F) = (x - shift) / scale per column; a column of scale 0 becomes 0. */
+void normalize_apply(float *x, size_t N, size_t F, const float *shift, const float *scale);
 
 /* ---------------------------------------------------------- layers.c */
 
@@ -178,8 +182,8 @@ struct ac_model {
     char **label_names;    /* (n_labels), may be NULL when n_labels is 0 */
     size_t n_labels;
     ac_normalization normalization;
-    float *norm_min;       /* (F) */
-    float *norm_range;     /* (F) */
+    float *norm_shift;     /* (F) x' = (x - shift) / scale; NULL when NONE */
+    float *norm_scale;     /* (F) a scale of 0 maps the feature to 0 */
     float *reference_rows; /* (R, F), normalised; predictions attend over them */
     size_t n_reference;    /* R */
     ac_training_info training;

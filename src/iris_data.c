@@ -191,7 +191,7 @@ ac_status ac_dataset_load_builtin_iris(ac_dataset **out, ac_error *err)
     char *text = iris_builtin_text(&length);
     if (!text)
         return ac_set_error(err, AC_ERR_NOMEM, source, 0, 0, "out of memory");
-    ac_status st = ac_dataset_parse_csv(text, length, source, out, err);
+    ac_status st = ac_dataset_parse_csv(text, length, source, NULL, out, NULL, err);
     ac_free(text);
     return st;
 }

@@ -192,8 +192,8 @@ void ac_model_free(ac_model *m)
     ac_free(m->params);
     strings_free(m->feature_names, (size_t)m->F);
     strings_free(m->label_names, m->n_labels);
-    ac_free(m->norm_min);
-    ac_free(m->norm_range);
+    ac_free(m->norm_shift);
+    ac_free(m->norm_scale);
     ac_free(m->reference_rows);
     ac_free(m);
 }
@@ -217,13 +217,13 @@ const char *ac_model_label_name(const ac_model *m, size_t id)
     return id < m->n_labels ? m->label_names[id] : NULL;
 }
 
-ac_normalization ac_model_normalization(const ac_model *m, const float **min,
-                                        const float **range)
+ac_normalization ac_model_normalization(const ac_model *m, const float **shift,
+                                        const float **scale)
 {
-    if (min)
-        *min = m->norm_min;
-    if (range)
-        *range = m->norm_range;
+    if (shift)
+        *shift = m->norm_shift;
+    if (scale)
+        *scale = m->norm_scale;
     return m->normalization;
 }
 

@@ -117,13 +117,17 @@ static void write_metadata(sbuf *h, const ac_model *m)
     metaf(h, &first, "clusters", "%d", m->K);
     meta(h, &first, "attention_scale", m->scale == AC_SCALE_SQRT ? "sqrt" : "none");
     metaf(h, &first, "layernorm_eps", "%.9g", (double)m->layernorm_eps);
-    meta(h, &first, "normalization", m->normalization == AC_NORMALIZE_MINMAX ? "minmax" : "none");
-    if (m->normalization == AC_NORMALIZE_MINMAX) {
-        json_float_array(&text, m->norm_min, (size_t)m->F);
-        meta(h, &first, "feature_min", text.failed ? "" : text.data);
+    static const char *const kinds[] = {"none", "minmax", "zscore"};
+    static const char *const shift_key[] = {"", "feature_min", "feature_mean"};
+    static const char *const scale_key[] = {"", "feature_range", "feature_std"};
+    int kind = (int)m->normalization;
+    meta(h, &first, "normalization", kinds[kind]);
+    if (m->normalization != AC_NORMALIZE_NONE) {
+        json_float_array(&text, m->norm_shift, (size_t)m->F);
+        meta(h, &first, shift_key[kind], text.failed ? "" : text.data);
         text.len = 0;
-        json_float_array(&text, m->norm_range, (size_t)m->F);
-        meta(h, &first, "feature_range", text.failed ? "" : text.data);
+        json_float_array(&text, m->norm_scale, (size_t)m->F);
+        meta(h, &first, scale_key[kind], text.failed ? "" : text.data);
         text.len = 0;
     }
     json_string_array(&text, m->feature_names, (size_t)m->F);
@@ -463,33 +467,37 @@ ac_status ac_model_load(const char *path, ac_model **out, ac_error *err)
 
     if ((st = need(&f, path, "normalization", &v, err)))
         goto fail;
-    if (strcmp(v, "minmax") == 0) {
-        m->normalization = AC_NORMALIZE_MINMAX;
-        const char *smin, *srange;
-        if ((st = need(&f, path, "feature_min", &smin, err)) ||
-            (st = need(&f, path, "feature_range", &srange, err)) ||
-            (st = parse_array(path, "feature_min", smin, F, 0, &mins, err)) ||
-            (st = parse_array(path, "feature_range", srange, F, 0, &ranges, err)))
+    if (strcmp(v, "minmax") == 0 || strcmp(v, "zscore") == 0) {
+        int minmax = strcmp(v, "minmax") == 0;
+        m->normalization = minmax ? AC_NORMALIZE_MINMAX : AC_NORMALIZE_ZSCORE;
+        const char *kshift = minmax ? "feature_min" : "feature_mean";
+        const char *kscale = minmax ? "feature_range" : "feature_std";
+        const char *sshift, *sscale;
+        if ((st = need(&f, path, kshift, &sshift, err)) ||
+            (st = need(&f, path, kscale, &sscale, err)) ||
+            (st = parse_array(path, kshift, sshift, F, 0, &mins, err)) ||
+            (st = parse_array(path, kscale, sscale, F, 0, &ranges, err)))
             goto fail;
-        m->norm_min = ac_alloc(F * sizeof(float));
-        m->norm_range = ac_alloc(F * sizeof(float));
-        if (!m->norm_min || !m->norm_range) {
+        m->norm_shift = ac_alloc(F * sizeof(float));
+        m->norm_scale = ac_alloc(F * sizeof(float));
+        if (!m->norm_shift || !m->norm_scale) {
             st = ac_set_error(err, AC_ERR_NOMEM, path, 0, 0, "out of memory");
             goto fail;
         }
         for (size_t i = 0; i < F; i++) {
-            m->norm_min[i] = (float)mins->items[i]->number;
-            m->norm_range[i] = (float)ranges->items[i]->number;
-            if (!isfinite(m->norm_min[i]) || !isfinite(m->norm_range[i]) ||
-                m->norm_range[i] < 0.0f) {
-                st = BAD("feature %zu's normalisation (min %g, range %g) is not usable "
-                         "(expected finite values and a range >= 0)",
-                         i + 1, mins->items[i]->number, ranges->items[i]->number);
+            m->norm_shift[i] = (float)mins->items[i]->number;
+            m->norm_scale[i] = (float)ranges->items[i]->number;
+            if (!isfinite(m->norm_shift[i]) || !isfinite(m->norm_scale[i]) ||
+                m->norm_scale[i] < 0.0f) {
+                st = BAD("feature %zu's normalisation (%s %g, %s %g) is not usable "
+                         "(expected finite values and a %s >= 0)",
+                         i + 1, kshift, mins->items[i]->number, kscale,
+                         ranges->items[i]->number, kscale);
                 goto fail;
             }
         }
     } else if (strcmp(v, "none") != 0) {
-        st = BAD("__metadata__ 'normalization' is '%.40s' (expected minmax or none)", v);
+        st = BAD("__metadata__ 'normalization' is '%.40s' (expected minmax, zscore or none)", v);
         goto fail;
     }
 

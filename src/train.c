@@ -171,10 +171,10 @@ static ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const 
     char **labels = ds->label_names
                         ? strings_copy((const char *const *)ds->label_names, ds->n_label_names)
                         : NULL;
-    float *lo = ds->norm_min ? ac_alloc(F * sizeof(float)) : NULL;
-    float *range = ds->norm_min ? ac_alloc(F * sizeof(float)) : NULL;
+    float *lo = ds->norm_shift ? ac_alloc(F * sizeof(float)) : NULL;
+    float *range = ds->norm_shift ? ac_alloc(F * sizeof(float)) : NULL;
     unsigned char *chosen = ac_calloc(N, 1);
-    if (!features || (ds->label_names && !labels) || (ds->norm_min && (!lo || !range)) ||
+    if (!features || (ds->label_names && !labels) || (ds->norm_shift && (!lo || !range)) ||
         !chosen) {
         strings_free(features, F);
         strings_free(labels, ds->n_label_names);
@@ -202,12 +202,12 @@ static ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const 
     m->feature_names = features;
     m->label_names = labels;
     m->n_labels = labels ? ds->n_label_names : 0;
-    if (ds->norm_min) {
-        memcpy(lo, ds->norm_min, F * sizeof(float));
-        memcpy(range, ds->norm_range, F * sizeof(float));
-        m->normalization = AC_NORMALIZE_MINMAX;
-        m->norm_min = lo;
-        m->norm_range = range;
+    if (ds->norm_shift) {
+        memcpy(lo, ds->norm_shift, F * sizeof(float));
+        memcpy(range, ds->norm_scale, F * sizeof(float));
+        m->normalization = ds->norm_kind;
+        m->norm_shift = lo;
+        m->norm_scale = range;
     }
     m->reference_rows = reference;
     m->n_reference = R;

@@ -89,6 +89,7 @@ ac_status ac_set_error(ac_error *err, ac_status status, const char *source, long
     if (err) {
         err->status = status;
         snprintf(err->source, sizeof err->source, "%s", source ? source : "");
+        err->column_name[0] = '\0';
         err->line = line;
         err->column = column;
         va_list ap;
@@ -97,6 +98,12 @@ ac_status ac_set_error(ac_error *err, ac_status status, const char *source, long
         va_end(ap);
     }
     return status;
+}
+
+void ac_error_set_column_name(ac_error *err, const char *name)
+{
+    if (err)
+        snprintf(err->column_name, sizeof err->column_name, "%s", name);
 }
 
 const char *ac_status_str(ac_status status)

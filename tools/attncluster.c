@@ -1,7 +1,12 @@
 /*
- * attncluster.c - the command-line tool. It parses arguments, calls the
- * library and prints: results on stdout, progress and messages on stderr.
- * No maths here.
+ * attncluster.c - the command-line tool: parses arguments, calls the
+ * library, prints (report.c). Results on stdout, progress and messages on
+ * stderr. No maths here.
+ *
+ *   attncluster [train] [options]      the chapter's run; held-out evaluation
+ *   attncluster predict --model FILE DATA.csv
+ *   attncluster eval --model FILE DATA.csv
+ *   attncluster info FILE
  *
  * Exit codes: 0 ok, 1 a runtime problem (file, data, memory), 2 a malformed
  * command line.
@@ -9,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "attncluster.h"
+#include "report.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,11 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
 
 #define DEFAULT_DATA "data/iris.csv"
 #define SAMPLES_PER_CLUSTER 5
@@ -32,14 +34,21 @@ typedef enum command { CMD_TRAIN, CMD_PREDICT, CMD_EVAL, CMD_INFO } command;
 typedef struct options {
     command cmd;
     ac_params params;
-    const char *data;   /* train: NULL means data/iris.csv when it exists, else built in;
-                           predict/eval/info: the positional file */
-    const char *save;   /* train --save */
-    const char *model;  /* predict/eval --model */
-    const char *output; /* predict --output */
-    ac_context context; /* predict/eval --context */
+    ac_csv_options csv;
+    ac_normalization normalize;
+    const char *data;        /* train: NULL means data/iris.csv when it exists, else built in;
+                                predict/eval/info: the positional file */
+    const char *save;        /* train --save */
+    const char *assignments; /* train --assignments */
+    const char *model;       /* predict/eval --model */
+    const char *output;      /* predict --output */
+    ac_context context;      /* predict/eval --context */
+    double test_fraction;    /* train --test-fraction, 0 = none */
+    int folds;               /* train --folds, 0 = none */
     int print_every;
     int quiet;
+    int json;
+    const char **feature_list; /* --features, split at commas (malloc'd) */
 } options;
 
 /* ------------------------------------------------------------------ usage */
@@ -49,8 +58,8 @@ static void print_usage(FILE *out)
     ac_params d = ac_params_default();
     fprintf(out,
             "Usage: attncluster [train] [options]\n"
-            "       attncluster predict --model FILE [--output OUT.csv] [--context C] DATA.csv\n"
-            "       attncluster eval --model FILE [--context C] DATA.csv\n"
+            "       attncluster predict --model FILE [--output OUT.csv] [options] DATA.csv\n"
+            "       attncluster eval --model FILE [options] DATA.csv\n"
             "       attncluster info FILE\n"
             "\n"
             "Trains a self-attention clustering model on a CSV file and prints the\n"
@@ -59,7 +68,7 @@ static void print_usage(FILE *out)
             "standard input.\n"
             "\n"
             "train options (defaults in brackets):\n"
-            "  --data FILE             CSV: a header, numeric features, the species last\n"
+            "  --data FILE             the CSV to train on\n"
             "                          [data/iris.csv if present, else the built-in copy]\n"
             "  --hidden N              hidden size H [%d]\n"
             "  --batch-size N          rows per batch [%d]\n"
@@ -72,8 +81,24 @@ static void print_usage(FILE *out)
             "  --attention-scale S     'none' (the chapter's code) or 'sqrt' (1/sqrt(H)) [none]\n"
             "  --candle-compat         train as Candle really does: only cluster_proj learns\n"
             "                          [off: every layer learns]\n"
-            "  --save FILE             write the trained model (safetensors) [not saved]\n"
-            "  --quiet                 no progress bar, no 'Saved the model' message\n"
+            "  --normalize N           'minmax' (the chapter's), 'zscore' or 'none',\n"
+            "                          fitted on the training rows only [minmax]\n"
+            "  --features A,B,C        feature columns by name or 1-based index\n"
+            "                          [every numeric column but the label]\n"
+            "  --test-fraction F       hold out a stratified fraction F of the rows and\n"
+            "                          report the metrics on them [off]\n"
+            "  --folds K               stratified K-fold cross-validation: metrics on\n"
+            "                          held-out rows, mean and std over folds [off]\n"
+            "  --save FILE             write the trained model (safetensors); with\n"
+            "                          --folds or --test-fraction, refit on all rows [off]\n"
+            "  --assignments FILE      write every training row's cluster (CSV) [off]\n"
+            "\n"
+            "reading CSV (train, predict, eval):\n"
+            "  --header, --no-header   the first line is / is not a header [detected]\n"
+            "  --label NAME|N          the label column [the last column, when not numeric]\n"
+            "  --no-label              there is no label column\n"
+            "  --drop-missing          drop rows with an empty, NA or NaN cell instead of\n"
+            "                          failing (train, eval) [off]\n"
             "\n"
             "predict and eval options:\n"
             "  --model FILE            a model saved by 'train --save'\n"
@@ -83,6 +108,8 @@ static void print_usage(FILE *out)
             "                          depend on the other rows; 'batch': across the rows\n"
             "                          given, as the chapter [reference]\n"
             "\n"
+            "  --json                  train, eval: print the results as one JSON object\n"
+            "  --quiet                 no progress bar, no notes on stderr\n"
             "  -h, --help              this help\n"
             "  --version               the version\n"
             "\n"
@@ -108,7 +135,6 @@ static int usage_error(const char *fmt, ...)
     va_end(ap);
     return EXIT_USAGE;
 }
-
 
 /* ------------------------------------------------------- strict number parsing */
 
@@ -143,8 +169,9 @@ static int parse_u64(const char *s, uint64_t *out)
     return 1;
 }
 
-/* A finite number in [min, max]; min_open excludes min itself. */
-static int parse_double(const char *s, double min, int min_open, double max, double *out)
+/* A finite number in [min, max]; min_open/max_open exclude the bound. */
+static int parse_double(const char *s, double min, int min_open, double max, int max_open,
+                        double *out)
 {
     /* Plain decimals only: strtod would also take hex, "inf" and "nan". */
     if (!*s || strspn(s, "0123456789+-.eE") != strlen(s))
@@ -152,7 +179,8 @@ static int parse_double(const char *s, double min, int min_open, double max, dou
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (*end || !isfinite(v) || v < min || (min_open && v == min) || v > max)
+    if (*end || !isfinite(v) || v < min || (min_open && v == min) || v > max ||
+        (max_open && v == max))
         return 0;
     *out = v;
     return 1;
@@ -202,23 +230,53 @@ static int finish_output(int rc)
     return rc;
 }
 
+/* ------------------------------------------------------------------ options */
+
 enum {
     OPT_DATA = 256, OPT_HIDDEN, OPT_BATCH, OPT_LR, OPT_WD, OPT_EPOCHS, OPT_CLUSTERS,
     OPT_PRINT_EVERY, OPT_SEED, OPT_SCALE, OPT_CANDLE, OPT_QUIET, OPT_VERSION, OPT_SAVE,
-    OPT_MODEL, OPT_OUTPUT, OPT_CONTEXT, OPT_END
+    OPT_MODEL, OPT_OUTPUT, OPT_CONTEXT, OPT_HEADER, OPT_NO_HEADER, OPT_LABEL, OPT_NO_LABEL,
+    OPT_FEATURES, OPT_DROP, OPT_NORMALIZE, OPT_TEST_FRACTION, OPT_FOLDS, OPT_ASSIGNMENTS,
+    OPT_JSON, OPT_END
 };
 
 /* Which options each command takes (bit OPT_x - OPT_DATA). */
-#define BIT(o) (1u << ((o) - OPT_DATA))
-static const unsigned command_options[] = {
+#define BIT(o) (1ull << ((o) - OPT_DATA))
+#define CSV_READING (BIT(OPT_HEADER) | BIT(OPT_NO_HEADER) | BIT(OPT_LABEL) | BIT(OPT_NO_LABEL))
+static const unsigned long long command_options[] = {
     [CMD_TRAIN] = BIT(OPT_DATA) | BIT(OPT_HIDDEN) | BIT(OPT_BATCH) | BIT(OPT_LR) | BIT(OPT_WD) |
                   BIT(OPT_EPOCHS) | BIT(OPT_CLUSTERS) | BIT(OPT_PRINT_EVERY) | BIT(OPT_SEED) |
-                  BIT(OPT_SCALE) | BIT(OPT_CANDLE) | BIT(OPT_QUIET) | BIT(OPT_SAVE),
-    [CMD_PREDICT] = BIT(OPT_MODEL) | BIT(OPT_OUTPUT) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET),
-    [CMD_EVAL] = BIT(OPT_MODEL) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET),
+                  BIT(OPT_SCALE) | BIT(OPT_CANDLE) | BIT(OPT_QUIET) | BIT(OPT_SAVE) |
+                  CSV_READING | BIT(OPT_FEATURES) | BIT(OPT_DROP) | BIT(OPT_NORMALIZE) |
+                  BIT(OPT_TEST_FRACTION) | BIT(OPT_FOLDS) | BIT(OPT_ASSIGNMENTS) | BIT(OPT_JSON),
+    [CMD_PREDICT] = BIT(OPT_MODEL) | BIT(OPT_OUTPUT) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET) |
+                    CSV_READING,
+    [CMD_EVAL] = BIT(OPT_MODEL) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET) | CSV_READING |
+                 BIT(OPT_DROP) | BIT(OPT_JSON),
     [CMD_INFO] = 0,
 };
 static const char *const command_names[] = {"train", "predict", "eval", "info"};
+
+/* Splits "a,b,c" in place into a NULL-terminated list. */
+static const char **split_list(char *arg, size_t *count)
+{
+    size_t n = 1;
+    for (const char *c = arg; *c; c++)
+        n += *c == ',';
+    const char **list = calloc(n + 1, sizeof *list);
+    if (!list)
+        return NULL;
+    size_t i = 0;
+    for (char *tok = arg;; tok++) {
+        list[i++] = tok;
+        tok = strchr(tok, ',');
+        if (!tok)
+            break;
+        *tok = '\0';
+    }
+    *count = n;
+    return list;
+}
 
 /* Returns -1 to go on, or an exit code (0 after --help/--version). */
 static int parse_options(int argc, char **argv, options *o)
@@ -240,6 +298,17 @@ static int parse_options(int argc, char **argv, options *o)
         {"model", required_argument, NULL, OPT_MODEL},
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"context", required_argument, NULL, OPT_CONTEXT},
+        {"header", no_argument, NULL, OPT_HEADER},
+        {"no-header", no_argument, NULL, OPT_NO_HEADER},
+        {"label", required_argument, NULL, OPT_LABEL},
+        {"no-label", no_argument, NULL, OPT_NO_LABEL},
+        {"features", required_argument, NULL, OPT_FEATURES},
+        {"drop-missing", no_argument, NULL, OPT_DROP},
+        {"normalize", required_argument, NULL, OPT_NORMALIZE},
+        {"test-fraction", required_argument, NULL, OPT_TEST_FRACTION},
+        {"folds", required_argument, NULL, OPT_FOLDS},
+        {"assignments", required_argument, NULL, OPT_ASSIGNMENTS},
+        {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -248,7 +317,7 @@ static int parse_options(int argc, char **argv, options *o)
     optind = 1;
     int c, index, rc;
     while ((c = getopt_long(argc, argv, ":h", longopts, &index)) != -1) {
-        const char *arg = optarg;
+        char *arg = optarg;
         if (c >= OPT_DATA && c < OPT_END && c != OPT_VERSION &&
             !(command_options[o->cmd] & BIT(c)))
             return usage_error("--%s is not an option of '%s'", longopts[index].name,
@@ -257,13 +326,14 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_SAVE: o->save = arg; break;
         case OPT_MODEL: o->model = arg; break;
         case OPT_OUTPUT: o->output = arg; break;
+        case OPT_ASSIGNMENTS: o->assignments = arg; break;
         case OPT_CONTEXT:
             if (strcmp(arg, "reference") == 0)
                 o->context = AC_CONTEXT_REFERENCE;
             else if (strcmp(arg, "batch") == 0)
                 o->context = AC_CONTEXT_BATCH;
             else
-                return usage_error("--context: '%s' is not %s", arg, "'reference' or 'batch'");
+                return usage_error("--context: '%s' is not 'reference' or 'batch'", arg);
             break;
         case OPT_DATA: o->data = arg; break;
         case OPT_HIDDEN:
@@ -275,13 +345,12 @@ static int parse_options(int argc, char **argv, options *o)
                 return rc;
             break;
         case OPT_LR:
-            if (!parse_double(arg, 0.0, 1, 1e6, &o->params.lr))
-                return usage_error("--lr: '%s' is not %s", arg, "a number > 0 and <= 1e6");
+            if (!parse_double(arg, 0.0, 1, 1e6, 0, &o->params.lr))
+                return usage_error("--lr: '%s' is not a number > 0 and <= 1e6", arg);
             break;
         case OPT_WD:
-            if (!parse_double(arg, 0.0, 0, 1e6, &o->params.weight_decay))
-                return usage_error("--weight-decay: '%s' is not %s", arg,
-                                   "a number >= 0 and <= 1e6");
+            if (!parse_double(arg, 0.0, 0, 1e6, 0, &o->params.weight_decay))
+                return usage_error("--weight-decay: '%s' is not a number >= 0 and <= 1e6", arg);
             break;
         case OPT_EPOCHS:
             if ((rc = int_option("epochs", arg, 1, 1000000000L, &o->params.epochs)) >= 0)
@@ -297,8 +366,9 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case OPT_SEED:
             if (!parse_u64(arg, &o->params.seed))
-                return usage_error("--seed: '%s' is not %s", arg,
-                                   "an integer from 0 to 18446744073709551615");
+                return usage_error("--seed: '%s' is not an integer from 0 to "
+                                   "18446744073709551615",
+                                   arg);
             break;
         case OPT_SCALE:
             if (strcmp(arg, "none") == 0)
@@ -306,10 +376,46 @@ static int parse_options(int argc, char **argv, options *o)
             else if (strcmp(arg, "sqrt") == 0)
                 o->params.attention_scale = AC_SCALE_SQRT;
             else
-                return usage_error("--attention-scale: '%s' is not %s", arg, "'none' or 'sqrt'");
+                return usage_error("--attention-scale: '%s' is not 'none' or 'sqrt'", arg);
             break;
         case OPT_CANDLE: o->params.candle_compat = 1; break;
         case OPT_QUIET: o->quiet = 1; break;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_HEADER: o->csv.header = AC_HEADER_YES; break;
+        case OPT_NO_HEADER: o->csv.header = AC_HEADER_NO; break;
+        case OPT_LABEL: o->csv.label = arg; break;
+        case OPT_NO_LABEL: o->csv.no_label = 1; break;
+        case OPT_DROP: o->csv.drop_missing = 1; break;
+        case OPT_FEATURES:
+            free(o->feature_list);
+            if (!(o->feature_list = split_list(arg, &o->csv.n_features))) {
+                fprintf(stderr, "attncluster: out of memory\n");
+                return EXIT_RUNTIME;
+            }
+            o->csv.features = o->feature_list;
+            for (size_t i = 0; i < o->csv.n_features; i++)
+                if (!o->feature_list[i][0])
+                    return usage_error("--features: an empty column name (expected names or "
+                                       "indices separated by commas)");
+            break;
+        case OPT_NORMALIZE:
+            if (strcmp(arg, "minmax") == 0)
+                o->normalize = AC_NORMALIZE_MINMAX;
+            else if (strcmp(arg, "zscore") == 0)
+                o->normalize = AC_NORMALIZE_ZSCORE;
+            else if (strcmp(arg, "none") == 0)
+                o->normalize = AC_NORMALIZE_NONE;
+            else
+                return usage_error("--normalize: '%s' is not 'minmax', 'zscore' or 'none'", arg);
+            break;
+        case OPT_TEST_FRACTION:
+            if (!parse_double(arg, 0.0, 1, 1.0, 1, &o->test_fraction))
+                return usage_error("--test-fraction: '%s' is not a number between 0 and 1", arg);
+            break;
+        case OPT_FOLDS:
+            if ((rc = int_option("folds", arg, 2, 1000000, &o->folds)) >= 0)
+                return rc;
+            break;
         case 'h': print_usage(stdout); return finish_output(0);
         case OPT_VERSION:
             printf("attncluster %s\n", ac_version());
@@ -340,92 +446,71 @@ static int parse_options(int argc, char **argv, options *o)
         o->data = argv[optind];
     if ((o->cmd == CMD_PREDICT || o->cmd == CMD_EVAL) && !o->model)
         return usage_error("%s needs --model FILE", command_names[o->cmd]);
+    if (o->test_fraction > 0.0 && o->folds)
+        return usage_error("--test-fraction and --folds are two ways to hold rows out; "
+                           "choose one");
+    if (o->assignments && (o->test_fraction > 0.0 || o->folds))
+        return usage_error("--assignments writes the clusters of one run on all rows; it "
+                           "cannot be combined with --test-fraction or --folds");
+    if (o->csv.label && o->csv.no_label)
+        return usage_error("--label and --no-label contradict each other");
     return -1;
 }
 
-/* ---------------------------------------------------------------- progress */
-
-/* A tqdm-style bar on stderr, redrawn in place:
- *   100%|████████████████████| 100/100 [00:00<00:00, 1234.56it/s] */
-typedef struct progress {
-    int enabled;
-    int total;
-    double start, last_draw;
-    int drawn; /* a bar is on the current stderr line */
-} progress;
-
-#define BAR_CELLS 20
-
-static double now_seconds(void)
+/* A name as one line of text: control characters (a newline inside a quoted
+ * CSV header or label) become '?'. The result lives until the next call but
+ * three (a small ring, so that a printf may show a few names). */
+static const char *printable(const char *s)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    static char ring[4][256];
+    static int next;
+    char *out = ring[next++ % 4];
+    size_t n = 0;
+    for (; *s && n + 1 < sizeof ring[0]; s++)
+        out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    out[n] = '\0';
+    return out;
 }
 
-static void format_clock(char *buf, size_t size, double seconds)
+/* -------------------------------------------------------------- loading data */
+
+/* Tells on stderr what reading decided that the user did not ask for. */
+static void note_csv_report(const options *o, const char *source, const ac_csv_report *r)
 {
-    /* Clamped, so that an absurd estimate cannot overflow the buffer. */
-    if (!(seconds >= 0.0))
-        seconds = 0.0;
-    if (seconds > 359999.0)
-        seconds = 359999.0;
-    int s = (int)(seconds + 0.5);
-    if (s >= 3600)
-        snprintf(buf, size, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
-    else
-        snprintf(buf, size, "%02d:%02d", s / 60, s % 60);
+    if (o->quiet)
+        return;
+    if (r->header_detected)
+        fprintf(stderr, "%s: line 1 is taken as a header (column %ld is text above numbers; "
+                        "--no-header to read it as data)\n",
+                source, r->header_column);
+    if (r->ignored_columns)
+        fprintf(stderr, "%s: %zu text column%s left out ('%s'%s), neither a feature nor the "
+                        "label\n",
+                source, r->ignored_columns, r->ignored_columns == 1 ? "" : "s",
+                r->ignored_first, r->ignored_columns > 1 ? ", ..." : "");
+    if (r->dropped_rows)
+        fprintf(stderr, "%s: dropped %zu row%s with a missing value (the first on line %ld)\n",
+                source, r->dropped_rows, r->dropped_rows == 1 ? "" : "s",
+                r->dropped_first_line);
 }
 
-static void progress_draw(progress *p, int done)
+static int load_csv(const options *o, const char *path, ac_dataset **ds, ac_error *err)
 {
-    /* Eighths of a cell, as tqdm draws them. */
-    static const char *const partial[8] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
-    double elapsed = now_seconds() - p->start;
-    double frac = (double)done / p->total;
-    int eighths = (int)(frac * BAR_CELLS * 8);
-    char bar[BAR_CELLS * 3 + 1 + 8];
-    size_t len = 0;
-    int cells = 0;
-    for (; cells < eighths / 8; cells++) {
-        memcpy(bar + len, "█", 3);
-        len += 3;
-    }
-    if (cells < BAR_CELLS && eighths % 8) {
-        size_t n = strlen(partial[eighths % 8]);
-        memcpy(bar + len, partial[eighths % 8], n);
-        len += n;
-        cells++;
-    }
-    for (; cells < BAR_CELLS; cells++)
-        bar[len++] = ' ';
-    bar[len] = '\0';
-    double rate = elapsed > 0 ? done / elapsed : 0.0;
-    char el[32], left[32], speed[48];
-    format_clock(el, sizeof el, elapsed);
-    if (rate > 0)
-        format_clock(left, sizeof left, (p->total - done) / rate);
-    else
-        snprintf(left, sizeof left, "?");
-    if (rate >= 1.0 || rate == 0.0)
-        snprintf(speed, sizeof speed, "%.2fit/s", rate);
-    else
-        snprintf(speed, sizeof speed, "%.2fs/it", 1.0 / rate);
-    fprintf(stderr, "\r%3d%%|%s| %d/%d [%s<%s, %s]", (int)(frac * 100), bar, done, p->total,
-            el, left, speed);
-    fflush(stderr);
-    p->drawn = 1;
-    p->last_draw = now_seconds();
+    ac_csv_report report;
+    if (ac_dataset_load_csv(path, &o->csv, ds, &report, err) != AC_OK)
+        return -1;
+    note_csv_report(o, path, &report);
+    return 0;
 }
 
-/* Clears the bar's line so that a line on stdout does not land inside it. */
-static void progress_clear(progress *p)
+static int load_training_data(const options *o, ac_dataset **ds, ac_error *err)
 {
-    if (p->enabled && p->drawn) {
-        fputs("\r\033[K", stderr);
-        fflush(stderr);
-        p->drawn = 0;
-    }
+    struct stat st;
+    if (o->data)
+        return load_csv(o, o->data, ds, err);
+    if (stat(DEFAULT_DATA, &st) == 0)
+        return load_csv(o, DEFAULT_DATA, ds, err);
+    return ac_dataset_load_builtin_iris(ds, err) == AC_OK ? 0 : -1;
 }
 
 /* ----------------------------------------------------------------- training */
@@ -433,65 +518,23 @@ static void progress_clear(progress *p)
 typedef struct run_state {
     const options *opt;
     progress bar;
+    ac_epoch_report *epochs; /* (epochs) kept for --json */
 } run_state;
 
 static int on_epoch(const ac_epoch_report *r, void *user)
 {
     run_state *rs = user;
     int last = r->epoch + 1 == r->epochs;
-    if (r->epoch % rs->opt->print_every == 0 || last) {
+    if (rs->epochs)
+        rs->epochs[r->epoch] = *r;
+    else if (r->epoch % rs->opt->print_every == 0 || last) {
         progress_clear(&rs->bar);
         printf("Epoch %d/%d: Loss = %.4f, Accuracy = %.4f\n", r->epoch + 1, r->epochs, r->loss,
                r->accuracy);
         fflush(stdout);
     }
-    if (rs->bar.enabled && (last || now_seconds() - rs->bar.last_draw > 0.05 || !rs->bar.drawn))
-        progress_draw(&rs->bar, r->epoch + 1);
-    if (rs->bar.enabled && last) {
-        fputc('\n', stderr);
-        rs->bar.drawn = 0;
-    }
+    progress_update(&rs->bar, r->epoch + 1);
     return 0;
-}
-
-/* A CSV field, quoted (RFC 4180) when it holds a comma, quote or newline. */
-static void print_csv_field(FILE *out, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-static int report_error(const ac_error *e)
-{
-    if (e->source[0] && e->line > 0)
-        fprintf(stderr, "%s:%ld: %s\n", e->source, e->line, e->message);
-    else if (e->source[0])
-        fprintf(stderr, "%s: %s\n", e->source, e->message);
-    else
-        fprintf(stderr, "attncluster: %s\n", e->message);
-    return EXIT_RUNTIME;
-}
-
-static int load_data(const options *o, ac_dataset **ds, ac_error *err)
-{
-    struct stat st;
-    ac_status s;
-    if (o->data)
-        s = ac_dataset_load_csv(o->data, ds, err);
-    else if (stat(DEFAULT_DATA, &st) == 0)
-        s = ac_dataset_load_csv(DEFAULT_DATA, ds, err);
-    else
-        s = ac_dataset_load_builtin_iris(ds, err);
-    return s == AC_OK ? 0 : -1;
 }
 
 static void print_samples(const ac_dataset *ds, const int32_t *clusters, int K)
@@ -515,74 +558,379 @@ static void print_samples(const ac_dataset *ds, const int32_t *clusters, int K)
     }
 }
 
-static int run_train(const options *o)
+/* The contingency table as text: clusters down, labels across. */
+static void print_contingency(FILE *out, const uint64_t *table, size_t K, size_t C,
+                              const char *(*label_name)(const void *, size_t), const void *owner)
+{
+    fprintf(out, "Contingency table (rows: clusters, columns: labels):\n%12s", "");
+    for (size_t c = 0; c < C; c++) {
+        const char *name = label_name(owner, c);
+        fprintf(out, " %16.16s", printable(name ? name : "?"));
+    }
+    fputc('\n', out);
+    for (size_t k = 0; k < K; k++) {
+        fprintf(out, "  cluster %-2zu", k);
+        for (size_t c = 0; c < C; c++)
+            fprintf(out, " %16llu", (unsigned long long)table[k * C + c]);
+        fputc('\n', out);
+    }
+}
+
+static void print_contingency_json(FILE *out, const uint64_t *table, size_t K, size_t C,
+                                   const char *(*label_name)(const void *, size_t),
+                                   const void *owner)
+{
+    fprintf(out, "{\"labels\":[");
+    for (size_t c = 0; c < C; c++) {
+        const char *name = label_name(owner, c);
+        fputs(c ? "," : "", out);
+        json_string(out, name ? name : "");
+    }
+    fprintf(out, "],\"table\":[");
+    for (size_t k = 0; k < K; k++) {
+        fprintf(out, "%s[", k ? "," : "");
+        for (size_t c = 0; c < C; c++)
+            fprintf(out, "%s%llu", c ? "," : "", (unsigned long long)table[k * C + c]);
+        fputc(']', out);
+    }
+    fprintf(out, "]}");
+}
+
+static const char *dataset_label_name(const void *ds, size_t id)
+{
+    return ac_dataset_label_name(ds, id);
+}
+
+/* Every metric of a clustering of ds; contingency (K, C) when labelled. */
+typedef struct scores {
+    ac_label_metrics labels;
+    ac_geometry_metrics geometry;
+    uint64_t *table;
+    size_t C;
+} scores;
+
+static int score(const ac_dataset *ds, const int32_t *clusters, size_t K, uint64_t seed,
+                 scores *s, ac_error *err)
+{
+    memset(s, 0, sizeof *s);
+    size_t N = ac_dataset_rows(ds);
+    const int32_t *labels = ac_dataset_labels(ds);
+    if (labels) {
+        s->C = ac_dataset_classes(ds) ? ac_dataset_classes(ds) : 1;
+        s->table = calloc(K * s->C, sizeof *s->table);
+        if (!s->table) {
+            snprintf(err->message, sizeof err->message, "out of memory");
+            err->source[0] = '\0';
+            return -1;
+        }
+        if (ac_contingency(clusters, K, labels, s->C, N, s->table, err) != AC_OK ||
+            ac_metrics_labels(clusters, K, labels, s->C, N, &s->labels, err) != AC_OK)
+            return -1;
+    }
+    return ac_metrics_geometry(ac_dataset_features(ds), N, ac_dataset_features_count(ds),
+                               clusters, K, seed, &s->geometry, err) == AC_OK
+               ? 0
+               : -1;
+}
+
+static void print_string_array(FILE *out, size_t n, const char *(*get)(const void *, size_t),
+                               const void *owner)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? "," : "", out);
+        json_string(out, get(owner, i));
+    }
+    fputc(']', out);
+}
+
+static const char *dataset_feature_name(const void *ds, size_t f)
+{
+    return ac_dataset_feature_name(ds, f);
+}
+
+/* {"source": ..., "rows": N, "features": [...], "labels": [...]} */
+static void print_data_json(FILE *out, const ac_dataset *ds)
+{
+    fprintf(out, "{\"source\":");
+    json_string(out, ac_dataset_source(ds));
+    fprintf(out, ",\"rows\":%zu,\"features\":", ac_dataset_rows(ds));
+    print_string_array(out, ac_dataset_features_count(ds), dataset_feature_name, ds);
+    fprintf(out, ",\"labels\":");
+    print_string_array(out, ac_dataset_labels(ds) ? ac_dataset_classes(ds) : 0,
+                       dataset_label_name, ds);
+    fputc('}', out);
+}
+
+static int save_model(const options *o, const ac_model *model)
 {
     ac_error err;
-    ac_dataset *ds = NULL;
-    ac_model *model = NULL;
-    int32_t *clusters = NULL;
-    int rc = EXIT_RUNTIME;
-
-    if (load_data(o, &ds, &err) != 0)
+    if (ac_model_save(model, o->save, &err) != AC_OK)
         return report_error(&err);
-    if (!ac_dataset_labels(ds)) {
-        fprintf(stderr, "%s: no label column (expected the species in the last column: "
-                        "training follows the labels)\n", ac_dataset_source(ds));
-        ac_dataset_free(ds);
+    if (!o->quiet)
+        fprintf(stderr, "Saved the model to %s\n", o->save);
+    return 0;
+}
+
+/* train --assignments: row,cluster,label for every training row. */
+static int write_assignments(const options *o, const ac_dataset *ds, const int32_t *clusters)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) {
+        fprintf(stderr, "attncluster: out of memory\n");
         return EXIT_RUNTIME;
     }
+    fprintf(out, "row,cluster,label\n");
+    for (size_t i = 0; i < ac_dataset_rows(ds); i++) {
+        fprintf(out, "%zu,%d,", i, (int)clusters[i]);
+        const char *name = ac_dataset_label_name(ds, (size_t)ac_dataset_labels(ds)[i]);
+        print_csv_field(out, name ? name : "");
+        fputc('\n', out);
+    }
+    ac_error err;
+    int rc = 0;
+    if (fclose(out) != 0) {
+        fprintf(stderr, "attncluster: out of memory\n");
+        rc = EXIT_RUNTIME;
+    } else if (ac_file_write_atomic(o->assignments, text, len, &err) != AC_OK) {
+        rc = report_error(&err);
+    }
+    free(text);
+    return rc;
+}
+
+/* The chapter's run: train on all rows, then one forward pass over all of
+ * them (attention across the whole data set), its metrics and samples. */
+static int run_chapter(const options *o, ac_dataset *ds)
+{
+    ac_error err;
+    ac_model *model = NULL;
+    int32_t *clusters = NULL;
+    scores s = {0};
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = EXIT_RUNTIME;
     size_t N = ac_dataset_rows(ds);
-    printf("Loaded %zu samples from %s\n", N, ac_dataset_source(ds));
-    printf("Loaded Iris dataset: %zu samples\n", N);
-    if (ac_dataset_normalize_minmax(ds, &err) != AC_OK) {
+
+    if (!o->json) {
+        printf("Loaded %zu samples from %s\n", N, ac_dataset_source(ds));
+        if (!o->data)
+            printf("Loaded Iris dataset: %zu samples\n", N);
+        else
+            printf("Loaded dataset: %zu samples, %zu features, %zu labels\n", N,
+                   ac_dataset_features_count(ds), ac_dataset_classes(ds));
+    }
+    if (ac_dataset_normalize(ds, o->normalize, &err) != AC_OK) {
         rc = report_error(&err);
         goto done;
     }
-    printf("Starting training...\n");
-    fflush(stdout);
-
-    run_state rs;
-    memset(&rs, 0, sizeof rs);
+    if (!o->json) {
+        printf("Starting training...\n");
+        fflush(stdout);
+    }
     rs.opt = o;
-    rs.bar.enabled = !o->quiet && isatty(STDERR_FILENO);
-    rs.bar.total = o->params.epochs;
-    rs.bar.start = now_seconds();
+    if (o->json && !(rs.epochs = calloc((size_t)o->params.epochs, sizeof *rs.epochs))) {
+        fprintf(stderr, "attncluster: out of memory\n");
+        goto done;
+    }
+    progress_start(&rs.bar, !o->quiet && isatty(STDERR_FILENO), o->params.epochs);
     if (ac_train(ds, &o->params, on_epoch, &rs, &model, &err) != AC_OK) {
         progress_clear(&rs.bar);
         rc = report_error(&err);
         goto done;
     }
-
-    clusters = malloc(N * sizeof *clusters);
-    if (!clusters) {
+    size_t K = ac_model_clusters(model);
+    if (!(clusters = malloc(N * sizeof *clusters))) {
         fprintf(stderr, "attncluster: out of memory\n");
         goto done;
     }
     /* The chapter's inference: one forward pass over all rows, the attention
      * running across the whole data set. */
-    if (ac_model_predict(model, ac_dataset_features(ds), N, AC_CONTEXT_BATCH, clusters, NULL, &err) != AC_OK) {
+    if (ac_model_predict(model, ac_dataset_features(ds), N, AC_CONTEXT_BATCH, clusters, NULL,
+                         &err) != AC_OK ||
+        score(ds, clusters, K, o->params.seed, &s, &err) != 0) {
         rc = report_error(&err);
         goto done;
     }
-    printf("\nFinal clustering accuracy: %.4f\n\n",
-           ac_accuracy_raw(clusters, ac_dataset_labels(ds), N));
-    print_samples(ds, clusters, (int)ac_model_clusters(model));
-    if (o->save) {
-        if (ac_model_save(model, o->save, &err) != AC_OK) {
+    if (o->json) {
+        printf("{\"schema\":\"%s\",\"command\":\"train\",\"data\":", JSON_SCHEMA);
+        print_data_json(stdout, ds);
+        printf(",\"epochs\":[");
+        for (int e = 0; e < o->params.epochs; e++) {
+            printf("%s{\"epoch\":%d,\"loss\":", e ? "," : "", e + 1);
+            json_number(stdout, rs.epochs[e].loss);
+            printf(",\"accuracy\":");
+            json_number(stdout, rs.epochs[e].accuracy);
+            printf("}");
+        }
+        printf("],\"metrics\":");
+        print_metrics_json(stdout, &s.labels, &s.geometry, 1);
+        printf(",\"contingency\":");
+        print_contingency_json(stdout, s.table, K, s.C, dataset_label_name, ds);
+        printf("}\n");
+    } else {
+        printf("\nFinal clustering accuracy: %.4f\n", s.labels.raw_accuracy);
+        print_metrics_text(stdout, &s.labels, &s.geometry, 1);
+        printf("\n");
+        print_contingency(stdout, s.table, K, s.C, dataset_label_name, ds);
+        printf("\n");
+        print_samples(ds, clusters, (int)K);
+    }
+    if (o->save && (rc = save_model(o, model)) != 0)
+        goto done;
+    if (o->assignments && (rc = write_assignments(o, ds, clusters)) != 0)
+        goto done;
+    rc = 0;
+done:
+    free(rs.epochs);
+    free(s.table);
+    free(clusters);
+    ac_model_free(model);
+    return rc;
+}
+
+/* train --test-fraction / --folds: metrics on rows never seen in training. */
+static int run_heldout(const options *o, ac_dataset *ds)
+{
+    ac_error err;
+    size_t N = ac_dataset_rows(ds);
+    int splits = o->folds ? o->folds : 1;
+    unsigned char *is_test = malloc(N);
+    int32_t *fold = malloc(N * sizeof *fold);
+    ac_evaluation *ev = calloc((size_t)splits, sizeof *ev);
+    int rc = EXIT_RUNTIME;
+    if (!is_test || !fold || !ev) {
+        fprintf(stderr, "attncluster: out of memory\n");
+        goto done;
+    }
+    if (o->folds ? ac_split_folds(ds, o->folds, o->params.seed, fold, &err) != AC_OK
+                 : ac_split_holdout(ds, o->test_fraction, o->params.seed, is_test, &err) !=
+                       AC_OK) {
+        rc = report_error(&err);
+        goto done;
+    }
+    if (!o->json) {
+        printf("Loaded %zu samples from %s\n", N, ac_dataset_source(ds));
+        if (o->folds)
+            printf("Held-out evaluation: %d stratified folds (seed %llu); each row is tested "
+                   "once, by a model that never saw it\n",
+                   o->folds, (unsigned long long)o->params.seed);
+        else
+            printf("Held-out evaluation: a stratified %.4g of the rows (seed %llu), never seen "
+                   "in training or in the normalisation fit\n",
+                   o->test_fraction, (unsigned long long)o->params.seed);
+    }
+    progress bar;
+    progress_start(&bar, !o->quiet && isatty(STDERR_FILENO) && splits > 1, splits);
+    for (int f = 0; f < splits; f++) {
+        if (o->folds)
+            for (size_t i = 0; i < N; i++)
+                is_test[i] = fold[i] == f;
+        if (ac_evaluate_split(ds, is_test, &o->params, o->normalize, &ev[f], NULL, &err) != AC_OK) {
+            progress_clear(&bar);
             rc = report_error(&err);
             goto done;
         }
-        if (!o->quiet)
-            fprintf(stderr, "Saved the model to %s\n", o->save);
+        if (!o->json) {
+            progress_clear(&bar);
+            printf("%s %d/%d: trained on %zu rows, tested on %zu: matched accuracy %.4f, ARI "
+                   "%.4f, NMI %.4f\n",
+                   o->folds ? "Fold" : "Split", f + 1, splits, ev[f].train_rows,
+                   ev[f].test_rows, ev[f].labels.matched_accuracy, ev[f].labels.ari,
+                   ev[f].labels.nmi);
+            fflush(stdout);
+        }
+        progress_update(&bar, f + 1);
+    }
+    /* Mean and (population) standard deviation over the splits. */
+    if (o->json) {
+        printf("{\"schema\":\"%s\",\"command\":\"train\",\"data\":", JSON_SCHEMA);
+        print_data_json(stdout, ds);
+        printf(",\"evaluation\":{\"kind\":\"%s\",\"splits\":[", o->folds ? "folds" : "holdout");
+        for (int f = 0; f < splits; f++) {
+            printf("%s{\"train_rows\":%zu,\"test_rows\":%zu,\"metrics\":", f ? "," : "",
+                   ev[f].train_rows, ev[f].test_rows);
+            print_metrics_json(stdout, &ev[f].labels, &ev[f].geometry, 1);
+            printf("}");
+        }
+        printf("]");
+    } else {
+        printf("\nHeld-out metrics%s:\n", o->folds ? " (mean ± std over folds)" : "");
+    }
+    for (int pass = 0; pass < (o->json ? 2 : 1); pass++) {
+        if (o->json)
+            printf(",\"%s\":{", pass == 0 ? "mean" : "std");
+        for (size_t m = 0; m < metric_field_count; m++) {
+            const metric_field *mf = &metric_fields[m];
+            double sum = 0.0, sq = 0.0;
+            for (int f = 0; f < splits; f++)
+                sum += mf->get(&ev[f].labels, &ev[f].geometry);
+            double mean = sum / splits;
+            for (int f = 0; f < splits; f++) {
+                double d = mf->get(&ev[f].labels, &ev[f].geometry) - mean;
+                sq += d * d;
+            }
+            double std = sqrt(sq / splits);
+            if (o->json) {
+                printf("%s\"%s\":", m ? "," : "", mf->key);
+                json_number(stdout, pass == 0 ? mean : std);
+            } else if (!isfinite(mean)) {
+                printf("%s: undefined\n", mf->title);
+            } else if (o->folds) {
+                printf("%s: %.4f ± %.4f\n", mf->title, mean, std);
+            } else {
+                printf("%s: %.4f\n", mf->title, mean);
+            }
+        }
+        if (o->json)
+            printf("}");
+    }
+    if (o->json)
+        printf("}}\n");
+    if (o->save) {
+        /* The saved model is refit on every row; the held-out numbers above
+         * estimate how such a model does on rows it has not seen. */
+        ac_model *model = NULL;
+        if (ac_dataset_normalize(ds, o->normalize, &err) != AC_OK ||
+            ac_train(ds, &o->params, NULL, NULL, &model, &err) != AC_OK) {
+            rc = report_error(&err);
+            goto done;
+        }
+        rc = save_model(o, model);
+        ac_model_free(model);
+        if (rc != 0)
+            goto done;
     }
     rc = 0;
-
 done:
-    rc = finish_output(rc);
-    free(clusters);
-    ac_model_free(model);
-    ac_dataset_free(ds);
+    free(is_test);
+    free(fold);
+    free(ev);
     return rc;
+}
+
+static int run_train(const options *o)
+{
+    ac_error err;
+    ac_dataset *ds = NULL;
+    if (load_training_data(o, &ds, &err) != 0)
+        return report_error(&err);
+    int rc;
+    if (!ac_dataset_labels(ds)) {
+        fprintf(stderr, "%s: no label column: supervised training follows the labels "
+                        "(expected one: name it with --label; training without labels, "
+                        "--mode unsupervised, is not in this version yet)\n",
+                ac_dataset_source(ds));
+        rc = EXIT_RUNTIME;
+    } else if (o->folds || o->test_fraction > 0.0) {
+        rc = run_heldout(o, ds);
+    } else {
+        rc = run_chapter(o, ds);
+    }
+    ac_dataset_free(ds);
+    return finish_output(rc);
 }
 
 /* ------------------------------------------------------- predict, eval, info */
@@ -608,8 +956,7 @@ static int predict_rows(const options *o, prediction *p)
 {
     ac_error err;
     memset(p, 0, sizeof *p);
-    if (ac_model_load(o->model, &p->model, &err) != AC_OK ||
-        ac_dataset_load_csv(o->data, &p->ds, &err) != AC_OK ||
+    if (ac_model_load(o->model, &p->model, &err) != AC_OK || load_csv(o, o->data, &p->ds, &err) ||
         ac_dataset_prepare_for_model(p->ds, p->model, &err) != AC_OK)
         return report_error(&err);
     size_t N = ac_dataset_rows(p->ds), K = ac_model_clusters(p->model);
@@ -663,8 +1010,7 @@ static int run_predict(const options *o)
     }
     if (o->output) {
         ac_error err;
-        int failed = fclose(out) != 0;
-        if (failed) {
+        if (fclose(out) != 0) {
             fprintf(stderr, "attncluster: out of memory\n");
             rc = EXIT_RUNTIME;
         } else if (ac_file_write_atomic(o->output, text, text_len, &err) != AC_OK) {
@@ -678,38 +1024,99 @@ static int run_predict(const options *o)
     return rc;
 }
 
-/* eval: the cluster sizes and, when the data has labels, the accuracy. */
+/* eval: cluster sizes, every metric that applies, the contingency table and
+ * per-cluster profiles in the data's own units. */
 static int run_eval(const options *o)
 {
     prediction p;
+    scores s = {0};
+    ac_error err;
     int rc = predict_rows(o, &p);
-    if (rc != 0) {
-        prediction_free(&p);
-        return rc;
+    size_t N = rc == 0 ? ac_dataset_rows(p.ds) : 0, K = rc == 0 ? ac_model_clusters(p.model) : 0;
+    size_t F = rc == 0 ? ac_dataset_features_count(p.ds) : 0;
+    size_t *sizes = rc == 0 ? calloc(K, sizeof *sizes) : NULL;
+    double *means = rc == 0 ? calloc(K * F, sizeof *means) : NULL;
+    float *mins = rc == 0 ? calloc(K * F, sizeof *mins) : NULL;
+    float *maxs = rc == 0 ? calloc(K * F, sizeof *maxs) : NULL;
+    if (rc != 0)
+        goto done;
+    rc = EXIT_RUNTIME;
+    if (!sizes || !means || !mins || !maxs) {
+        fprintf(stderr, "attncluster: out of memory\n");
+        goto done;
     }
-    size_t N = ac_dataset_rows(p.ds), K = ac_model_clusters(p.model);
-    printf("Rows: %zu\n", N);
-    if (o->context == AC_CONTEXT_REFERENCE)
-        printf("Context: reference (each row attends over the model's %zu reference rows and "
-               "itself)\n", ac_model_reference_rows(p.model, NULL));
-    else
-        printf("Context: batch (attention across the %zu rows given)\n", N);
-    printf("Cluster sizes:");
-    for (size_t k = 0; k < K; k++) {
-        size_t size = 0;
-        for (size_t i = 0; i < N; i++)
-            size += (size_t)p.clusters[i] == k;
-        printf("%s %zu", k ? "," : "", size);
+    if (score(p.ds, p.clusters, K, o->params.seed, &s, &err) != 0 ||
+        ac_cluster_profiles(p.model, ac_dataset_features(p.ds), N, p.clusters, sizes, means,
+                            mins, maxs, &err) != AC_OK) {
+        rc = report_error(&err);
+        goto done;
     }
-    printf("\n");
-    const int32_t *labels = ac_dataset_labels(p.ds);
-    if (labels)
-        printf("Clustering accuracy: %.4f\n", ac_accuracy_raw(p.clusters, labels, N));
-    else
-        fprintf(stderr, "%s: no label column, so no accuracy (expected the species in the "
-                        "last column to score against)\n", ac_dataset_source(p.ds));
+    int labelled = ac_dataset_labels(p.ds) != NULL;
+    if (!labelled && !o->quiet)
+        fprintf(stderr, "%s: no label column, so only the metrics that need no labels\n",
+                ac_dataset_source(p.ds));
+    if (o->json) {
+        printf("{\"schema\":\"%s\",\"command\":\"eval\",\"model\":", JSON_SCHEMA);
+        json_string(stdout, o->model);
+        printf(",\"data\":");
+        print_data_json(stdout, p.ds);
+        printf(",\"context\":\"%s\",\"metrics\":",
+               o->context == AC_CONTEXT_REFERENCE ? "reference" : "batch");
+        print_metrics_json(stdout, &s.labels, &s.geometry, labelled);
+        if (labelled) {
+            printf(",\"contingency\":");
+            print_contingency_json(stdout, s.table, K, s.C, dataset_label_name, p.ds);
+        }
+        printf(",\"clusters\":[");
+        for (size_t k = 0; k < K; k++) {
+            printf("%s{\"cluster\":%zu,\"size\":%zu", k ? "," : "", k, sizes[k]);
+            const char *keys[3] = {"mean", "min", "max"};
+            for (int which = 0; which < 3; which++) {
+                printf(",\"%s\":[", keys[which]);
+                for (size_t f = 0; f < F; f++) {
+                    double v = which == 0 ? means[k * F + f]
+                                          : (double)(which == 1 ? mins : maxs)[k * F + f];
+                    fputs(f ? "," : "", stdout);
+                    json_number(stdout, v);
+                }
+                printf("]");
+            }
+            printf("}");
+        }
+        printf("]}\n");
+    } else {
+        printf("Rows: %zu\n", N);
+        if (o->context == AC_CONTEXT_REFERENCE)
+            printf("Context: reference (each row attends over the model's %zu reference rows "
+                   "and itself)\n",
+                   ac_model_reference_rows(p.model, NULL));
+        else
+            printf("Context: batch (attention across the %zu rows given)\n", N);
+        printf("Cluster sizes:");
+        for (size_t k = 0; k < K; k++)
+            printf("%s %zu", k ? "," : "", sizes[k]);
+        printf("\n");
+        if (labelled)
+            printf("Clustering accuracy: %.4f\n", s.labels.raw_accuracy);
+        print_metrics_text(stdout, &s.labels, &s.geometry, labelled);
+        if (labelled) {
+            printf("\n");
+            print_contingency(stdout, s.table, K, s.C, dataset_label_name, p.ds);
+        }
+        printf("\nCluster profiles (mean and range of each feature, in the data's units):\n");
+        for (size_t k = 0; k < K; k++) {
+            printf("  cluster %zu: %zu row%s\n", k, sizes[k], sizes[k] == 1 ? "" : "s");
+            for (size_t f = 0; f < F && sizes[k]; f++)
+                printf("    %-20s mean %-10.4g range %.4g .. %.4g\n",
+                       printable(ac_dataset_feature_name(p.ds, f)), means[k * F + f],
+                       (double)mins[k * F + f], (double)maxs[k * F + f]);
+        }
+    }
+    rc = 0;
+done:
+    free(sizes), free(means), free(mins), free(maxs), free(s.table);
     prediction_free(&p);
-    return finish_output(0);
+    return finish_output(rc);
 }
 
 static void print_names(const char *title, size_t n, const char *(*get)(const ac_model *, size_t),
@@ -717,7 +1124,7 @@ static void print_names(const char *title, size_t n, const char *(*get)(const ac
 {
     printf("%s", title);
     for (size_t i = 0; i < n; i++)
-        printf("%s%s", i ? ", " : "", get(m, i));
+        printf("%s%s", i ? ", " : "", printable(get(m, i)));
     printf(n ? "\n" : "(none)\n");
 }
 
@@ -737,14 +1144,18 @@ static int run_info(const options *o)
     printf("Attention scale:   %s\n", ac_model_attention_scale(m) == AC_SCALE_SQRT ? "sqrt" : "none");
     print_names("Feature names:     ", F, ac_model_feature_name, m);
     print_names("Label names:       ", ac_model_label_count(m), ac_model_label_name, m);
-    const float *min, *range;
-    if (ac_model_normalization(m, &min, &range) == AC_NORMALIZE_MINMAX) {
-        printf("Normalization:     minmax, x' = (x - min) / range\n");
-        for (size_t f = 0; f < F; f++)
-            printf("  %-20s min %.9g, range %.9g\n", ac_model_feature_name(m, f), (double)min[f],
-                   (double)range[f]);
-    } else {
+    const float *shift, *scale;
+    ac_normalization kind = ac_model_normalization(m, &shift, &scale);
+    if (kind == AC_NORMALIZE_NONE) {
         printf("Normalization:     none\n");
+    } else {
+        int minmax = kind == AC_NORMALIZE_MINMAX;
+        printf("Normalization:     %s, x' = (x - %s) / %s\n", minmax ? "minmax" : "zscore",
+               minmax ? "min" : "mean", minmax ? "range" : "std");
+        for (size_t f = 0; f < F; f++)
+            printf("  %-20s %s %.9g, %s %.9g\n", printable(ac_model_feature_name(m, f)),
+                   minmax ? "min" : "mean", (double)shift[f], minmax ? "range" : "std",
+                   (double)scale[f]);
     }
     printf("Reference rows:    %zu\n", ac_model_reference_rows(m, NULL));
     const ac_training_info *t = ac_model_training(m);
@@ -780,6 +1191,8 @@ int main(int argc, char **argv)
     options o;
     memset(&o, 0, sizeof o);
     o.params = ac_params_default();
+    o.csv = ac_csv_options_default();
+    o.normalize = AC_NORMALIZE_MINMAX;
     o.print_every = 10;
     o.context = AC_CONTEXT_REFERENCE;
 
@@ -800,13 +1213,14 @@ int main(int argc, char **argv)
     }
     argv[first - 1] = argv[0];
     int rc = parse_options(argc - first + 1, argv + first - 1, &o);
-    if (rc >= 0)
-        return rc;
-    switch (o.cmd) {
-    case CMD_PREDICT: return run_predict(&o);
-    case CMD_EVAL: return run_eval(&o);
-    case CMD_INFO: return run_info(&o);
-    case CMD_TRAIN: break;
+    if (rc < 0) {
+        switch (o.cmd) {
+        case CMD_PREDICT: rc = run_predict(&o); break;
+        case CMD_EVAL: rc = run_eval(&o); break;
+        case CMD_INFO: rc = run_info(&o); break;
+        case CMD_TRAIN: rc = run_train(&o); break;
+        }
     }
-    return run_train(&o);
+    free(o.feature_list);
+    return rc;
 }
