@@ -16,7 +16,7 @@ static ac_model *iris_model(int epochs)
     ac_dataset *ds = NULL;
     ac_model *m = NULL;
     CHECK_INT_EQ(ac_dataset_load_builtin_iris(&ds, NULL), AC_OK);
-    CHECK_INT_EQ(ac_dataset_normalize_minmax(ds, NULL), AC_OK);
+    CHECK_INT_EQ(ac_dataset_normalize(ds, AC_NORMALIZE_MINMAX, NULL), AC_OK);
     ac_params p = ac_params_default();
     p.epochs = epochs;
     CHECK_INT_EQ(ac_train(ds, &p, NULL, NULL, &m, NULL), AC_OK);
@@ -115,7 +115,7 @@ static void data_is_matched_by_column_name_and_scaled_with_the_stored_fit(void)
                       "2.5,-7,7.9,6.9,4.4,Iris-setosa\n";
     ac_dataset *ds = NULL;
     ac_error err;
-    CHECK_INT_EQ(ac_dataset_parse_csv(csv, strlen(csv), "t.csv", &ds, &err), AC_OK);
+    CHECK_INT_EQ(ac_dataset_parse_csv(csv, strlen(csv), "t.csv", NULL, &ds, NULL, &err), AC_OK);
     CHECK_INT_EQ(ac_dataset_prepare_for_model(ds, m, &err), AC_OK);
     CHECK_INT_EQ(ac_dataset_features_count(ds), 4);
     const float *x = ac_dataset_features(ds);
@@ -136,7 +136,7 @@ static void data_is_matched_by_column_name_and_scaled_with_the_stored_fit(void)
 
     const char *missing = "sepal_length,sepal_width,petal_length,species\n"
                           "5.1,3.5,1.4,Iris-setosa\n";
-    CHECK_INT_EQ(ac_dataset_parse_csv(missing, strlen(missing), "m.csv", &ds, &err), AC_OK);
+    CHECK_INT_EQ(ac_dataset_parse_csv(missing, strlen(missing), "m.csv", NULL, &ds, NULL, &err), AC_OK);
     CHECK_INT_EQ(ac_dataset_prepare_for_model(ds, m, &err), AC_ERR_DATA);
     CHECK_STR_CONTAINS(err.message, "no column named 'petal_width'");
     CHECK_INT_EQ(ac_dataset_features_count(ds), 3); /* unchanged */
@@ -145,7 +145,7 @@ static void data_is_matched_by_column_name_and_scaled_with_the_stored_fit(void)
     /* Unlabelled data (the last column is a number) predicts too. */
     const char *unlabelled = "sepal_length,sepal_width,petal_length,petal_width\n"
                              "5.1,3.5,1.4,0.2\n";
-    CHECK_INT_EQ(ac_dataset_parse_csv(unlabelled, strlen(unlabelled), "u.csv", &ds, &err),
+    CHECK_INT_EQ(ac_dataset_parse_csv(unlabelled, strlen(unlabelled), "u.csv", NULL, &ds, NULL, &err),
                  AC_OK);
     CHECK(ac_dataset_labels(ds) == NULL);
     CHECK_INT_EQ(ac_dataset_prepare_for_model(ds, m, &err), AC_OK);
@@ -172,7 +172,7 @@ static void a_large_training_set_keeps_a_stratified_sample_of_reference_rows(voi
     }
     ac_dataset *ds = NULL;
     CHECK_INT_EQ(ac_dataset_from_floats(x, n, F, y, &ds, NULL), AC_OK);
-    CHECK_INT_EQ(ac_dataset_normalize_minmax(ds, NULL), AC_OK);
+    CHECK_INT_EQ(ac_dataset_normalize(ds, AC_NORMALIZE_MINMAX, NULL), AC_OK);
     ac_params p = ac_params_default();
     p.epochs = 1;
     p.hidden = 8;
@@ -205,7 +205,7 @@ static void a_small_training_set_keeps_every_row_as_a_reference(void)
     ac_model *m = iris_model(1);
     ac_dataset *ds = NULL;
     CHECK_INT_EQ(ac_dataset_load_builtin_iris(&ds, NULL), AC_OK);
-    CHECK_INT_EQ(ac_dataset_normalize_minmax(ds, NULL), AC_OK);
+    CHECK_INT_EQ(ac_dataset_normalize(ds, AC_NORMALIZE_MINMAX, NULL), AC_OK);
     const float *ref;
     CHECK_INT_EQ(ac_model_reference_rows(m, &ref), 150);
     CHECK(memcmp(ref, ac_dataset_features(ds), 150 * 4 * sizeof(float)) == 0);

@@ -16,7 +16,7 @@ static ac_dataset *iris(void)
     ac_dataset *ds = NULL;
     CHECK_INT_EQ(ac_dataset_load_builtin_iris(&ds, NULL), AC_OK);
     if (ds)
-        CHECK_INT_EQ(ac_dataset_normalize_minmax(ds, NULL), AC_OK);
+        CHECK_INT_EQ(ac_dataset_normalize(ds, AC_NORMALIZE_MINMAX, NULL), AC_OK);
     return ds;
 }
 
