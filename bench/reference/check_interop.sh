@@ -14,7 +14,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 status=0
 for seed in ${@:-1 2 3}; do
-    for mode in "" "--attention-scale sqrt" "--candle-compat"; do
+    for mode in "" "--attention-scale sqrt" "--candle-compat" "--normalize zscore"; do
         # shellcheck disable=SC2086
         $BIN --quiet --seed "$seed" $mode --save "$T/m.st" >/dev/null || exit 1
         $BIN predict --model "$T/m.st" data/iris.csv | cut -d, -f1,2 >"$T/c.csv"

@@ -27,7 +27,7 @@ from model import PARAM_NAMES, AttentionClustering  # noqa: E402
 
 REQUIRED = [
     "format", "format_version", "attncluster_version", "features", "hidden_size", "clusters",
-    "attention_scale", "layernorm_eps", "normalization", "feature_min", "feature_range",
+    "attention_scale", "layernorm_eps", "normalization",
     "feature_names", "label_names", "reference_rows",
 ]
 
@@ -81,10 +81,14 @@ def load_model(path):
         raise ModelError("%s: attention_scale %r (expected none or sqrt)" % (path, scale))
     eps = float(meta["layernorm_eps"])
     norm = meta["normalization"]
-    if norm not in ("minmax", "none"):
-        raise ModelError("%s: normalization %r (expected minmax or none)" % (path, norm))
-    lo = np.array(_json_list(meta, "feature_min", path, F, (int, float)), dtype=np.float32)
-    rng = np.array(_json_list(meta, "feature_range", path, F, (int, float)), dtype=np.float32)
+    if norm not in ("minmax", "zscore", "none"):
+        raise ModelError("%s: normalization %r (expected minmax, zscore or none)" % (path, norm))
+    if norm != "none":
+        # x' = (x - shift) / scale, a scale of 0 giving 0: min/range or mean/std.
+        shift_key, scale_key = (("feature_min", "feature_range") if norm == "minmax"
+                                else ("feature_mean", "feature_std"))
+        lo = np.array(_json_list(meta, shift_key, path, F, (int, float)), dtype=np.float32)
+        rng = np.array(_json_list(meta, scale_key, path, F, (int, float)), dtype=np.float32)
     names = _json_list(meta, "feature_names", path, F, str)
     _json_list(meta, "label_names", path, None, str)
 
