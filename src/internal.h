@@ -336,6 +336,10 @@ ac_status trainer_init(trainer *tr, const ac_model *m, const ac_params *p, int c
 double trainer_step(trainer *tr, ac_model *m, const float *x, const int32_t *y, int B,
                     int *correct);
 void trainer_free(trainer *tr);
+/* p.epochs epochs of the chapter's loop over ds (labelled, N rows), the
+ * shuffles drawn from rng; the callback after each epoch may stop it. */
+void trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *rng,
+                        ac_epoch_callback callback, void *user);
 
 /* ----------------------------------------------------------- optim.c */
 

@@ -218,6 +218,43 @@ static ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const 
     return AC_OK;
 }
 
+/* The chapter's epochs: each a fresh 0..N-1 shuffled (Fisher-Yates), then
+ * batches of up to the trainer's capacity in that order, one step each;
+ * after each epoch the callback (which may stop the run). */
+void trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *rng,
+                        ac_epoch_callback callback, void *user)
+{
+    const ac_params *p = &tr->p;
+    size_t N = ds->n, F = ds->f, cap = (size_t)tr->acts.capacity;
+    const float *X = ds->x;
+    const int32_t *Y = ds->labels;
+    size_t batches = (N + cap - 1) / cap;
+    for (int epoch = 0; epoch < p->epochs; epoch++) {
+        for (size_t i = 0; i < N; i++)
+            tr->order[i] = (uint32_t)i;
+        ac_rng_shuffle(rng, tr->order, N);
+        double loss_sum = 0.0, acc_sum = 0.0;
+        for (size_t bi = 0; bi < batches; bi++) {
+            size_t start = bi * cap;
+            int B = (int)(N - start < cap ? N - start : cap);
+            for (int b = 0; b < B; b++) {
+                uint32_t row = tr->order[start + (size_t)b];
+                memcpy(tr->batch_x + (size_t)b * F, X + (size_t)row * F, F * sizeof(float));
+                tr->batch_y[b] = Y[row];
+            }
+            int correct = 0;
+            loss_sum += trainer_step(tr, m, tr->batch_x, tr->batch_y, B, &correct);
+            acc_sum += (double)correct / B;
+        }
+        if (callback) {
+            ac_epoch_report r = {epoch, p->epochs, loss_sum / (double)batches,
+                                 acc_sum / (double)batches};
+            if (callback(&r, user))
+                break;
+        }
+    }
+}
+
 ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
                    void *user, ac_model **out, ac_error *err)
 {
@@ -229,8 +266,6 @@ ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback c
         return st;
 
     size_t N = ac_dataset_rows(ds), F = ac_dataset_features_count(ds);
-    const float *X = ac_dataset_features(ds);
-    const int32_t *Y = ac_dataset_labels(ds);
     int cap = (size_t)p->batch_size < N ? p->batch_size : (int)N;
 
     /* One generator: the initialiser draws first, then the shuffles. */
@@ -247,32 +282,7 @@ ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback c
         return st;
     }
 
-    size_t batches = (N + (size_t)cap - 1) / (size_t)cap;
-    for (int epoch = 0; epoch < p->epochs; epoch++) {
-        /* As the chapter: a fresh 0..N-1, shuffled. */
-        for (size_t i = 0; i < N; i++)
-            tr.order[i] = (uint32_t)i;
-        ac_rng_shuffle(&rng, tr.order, N);
-        double loss_sum = 0.0, acc_sum = 0.0;
-        for (size_t bi = 0; bi < batches; bi++) {
-            size_t start = bi * (size_t)cap;
-            int B = (int)((N - start) < (size_t)cap ? N - start : (size_t)cap);
-            for (int b = 0; b < B; b++) {
-                uint32_t row = tr.order[start + (size_t)b];
-                memcpy(tr.batch_x + (size_t)b * F, X + (size_t)row * F, F * sizeof(float));
-                tr.batch_y[b] = Y[row];
-            }
-            int correct = 0;
-            loss_sum += trainer_step(&tr, m, tr.batch_x, tr.batch_y, B, &correct);
-            acc_sum += (double)correct / B;
-        }
-        if (callback) {
-            ac_epoch_report r = {epoch, p->epochs, loss_sum / (double)batches,
-                                 acc_sum / (double)batches};
-            if (callback(&r, user))
-                break;
-        }
-    }
+    trainer_run_epochs(&tr, m, ds, &rng, callback, user);
     if ((st = keep_data_description(m, ds, p, tr.order, err)) != AC_OK)
         goto fail;
     trainer_free(&tr);
