@@ -40,6 +40,10 @@ extern "C" {
 /* The version of the library actually linked, e.g. "0.1.0". */
 const char *ac_version(void);
 
+/* Threads for the library's parallel loops (OpenMP); results are identical
+ * for any count. Returns the count in effect: 1 in a build without OpenMP. */
+int ac_set_threads(int n);
+
 /* ------------------------------------------------------------------ errors */
 
 typedef enum ac_status {

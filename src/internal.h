@@ -14,6 +14,7 @@
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ------------------------------------------------------------ util.c */
 
@@ -138,6 +139,75 @@ void crossentropy_backward(float *dlogits, const float *probs, const int32_t *ta
 /* Index of the first largest of x[0..n). */
 int argmax_row(const float *x, int n);
 
+/* --------------------------------------------------------- kernels.c */
+
+/* e^x in float, branch-free so that loops over it vectorise: x = n·ln2 + r
+ * (Cody-Waite, |r| <= ln2/2), e^r by its Taylor polynomial to r^6 (relative
+ * error below 2.5e-8 from the truncation, ~1e-7 in all), 2^n built in the
+ * exponent bits. x is clamped to [-87, 88], the normal float range: e^-87 is
+ * 1.6e-38 where the exact value would be smaller, which no softmax sum can
+ * tell apart from 0. */
+static inline float exp_fast(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    /* n = round(x / ln2): adding and removing 1.5·2^23 rounds to an integer
+     * (exact without -ffast-math, which this project never uses). */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693145751953125f; /* ln2, high bits: exact product */
+    r = r - n * 1.42860682030941723e-6f;  /* ln2, low bits */
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) * (1 << 23);
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* Which attention a forward/backward takes: decided by size (AUTO), or
+ * forced by tests that compare the paths. */
+typedef enum ac_path { AC_PATH_AUTO, AC_PATH_DIRECT, AC_PATH_STRUCTURED } ac_path;
+extern ac_path ac_attention_path;
+/* Rows from which a full-context forward streams instead of holding the
+ * N×N weights; tests lower it to reach the streaming path on small data. */
+extern size_t ac_streaming_min_rows;
+
+/* Structured attention (kernels.c's comment) pays when 2·(F+1) < H. */
+int structured_pays(int F, int H);
+/* The structured path handles F + 1 up to this (a per-row stack buffer). */
+#define AC_MAX_STRUCTURED_A 64
+
+/* M (A, A) = scale·Ŵqᵀ Ŵk, P (A, H) = Ŵvᵀ Woᵀ and vT (A, H) = Ŵvᵀ, with
+ * A = F + 1 and Ŵ = [W | b]. */
+void structured_prepare(float *M, float *P, float *vT, const float *wq, const float *bq,
+                        const float *wk, const float *bk, const float *wv, const float *bv,
+                        const float *wo, int F, int H, float scale);
+/* out (B, H) = output projection of the attention over x (B, F): keeps
+ * xT = x̂ᵀ (A, B), u, z (B, A) and the weights (B, B) for the backward. */
+void structured_forward(float *out, float *weights, float *xT, float *u, float *z,
+                        const float *x, const float *M, const float *P, const float *bo, int B,
+                        int F, int H);
+/* Adds the gradients of Wq, bq, Wk (bk: exactly none), Wv, bv, Wo, bo from
+ * dout (B, H). scratch: 2·A·H + 2·A + B + A² floats. */
+void structured_backward(float *dwq, float *dbq, float *dwk, float *dwv, float *dbv, float *dwo,
+                         float *dbo, float *scratch, const float *dout, const float *weights,
+                         const float *xT, const float *z, const float *P, const float *vT,
+                         const float *wq, const float *bq, const float *wk, const float *bk,
+                         const float *wo, int B, int F, int H, float scale);
+/* z (N, A) = Σ_j softmax_j(u_i·x̂_j) x̂_j for every row i, streaming over key
+ * tiles with an online softmax: u (N, A), xt = x̂ᵀ (A, Np) with Np = N
+ * rounded up to a multiple of 16, the padding zero. O(N·A) memory. */
+void structured_full_attention(float *z, const float *u, const float *xt, int N, int A);
+/* ctx (N, H) = softmax_rows(scale·q kᵀ)·v, streaming over key tiles with an
+ * online softmax, never holding the N×N weights; kt (H, N) is scratch. */
+void attention_forward_streaming(float *ctx, float *kt, const float *q, const float *k,
+                                 const float *v, int N, int H, float scale);
+
 /* ----------------------------------------------------------- model.c */
 
 /* The parameter tensors, in the chapter's creation order (which is also the
@@ -163,6 +233,12 @@ typedef struct ac_acts {
     float *ln_out;      /* (B, H) */
     float *logits;      /* (B, K) */
     float *probs;       /* (B, K) */
+    /* The structured path's own (A = F + 1): */
+    float *xhat, *u, *z; /* xhat is x̂ᵀ (A, B); u, z (B, A) */
+    float *M;           /* (A, A) */
+    float *P, *vT;      /* (A, H) each */
+    float *scratch;     /* 2·A·H + 2·A + B + A², for its backward */
+    int structured;     /* the last forward took the structured path */
     float *block;
     size_t floats;
 } ac_acts;

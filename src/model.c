@@ -21,6 +21,11 @@ const char *const ac_tensor_names[P_COUNT] = {
     "cluster_proj.weight",               "cluster_proj.bias",
 };
 
+ac_path ac_attention_path = AC_PATH_AUTO;
+/* Below this many rows the N×N weights of a full-context forward take at
+ * most 4 MiB, and the direct path is used; from it on, streaming. */
+size_t ac_streaming_min_rows = 1024;
+
 /* Largest sizes accepted, so that no product of dimensions can overflow. */
 #define AC_MAX_DIM 65536
 
@@ -255,11 +260,13 @@ ac_status ac_model_tensor(ac_model *m, size_t index, const char **name, size_t *
 ac_status acts_alloc(ac_acts *a, const ac_model *m, int capacity, ac_error *err)
 {
     memset(a, 0, sizeof *a);
-    size_t B = (size_t)capacity, H = (size_t)m->H, K = (size_t)m->K;
+    size_t B = (size_t)capacity, H = (size_t)m->H, K = (size_t)m->K, A = (size_t)m->F + 1;
     /* q, k, v, ctx, attn_out, ln_out: 6·B·H; weights: B·B; mean, rstd: 2·B;
-     * logits, probs: 2·B·K. B <= 2^32 and H, K <= 2^16 keep these products
-     * within size_t on 64-bit targets; the final check covers 32-bit ones. */
-    size_t floats = 6 * B * H + B * B + 2 * B + 2 * B * K;
+     * logits, probs: 2·B·K; the structured path: 3·B·A + A² + A·H, and its
+     * scratch (H + 2B)·A + B + A². B <= 2^32 and H, K, A <= 2^16 keep these
+     * products within size_t on 64-bit targets; the check covers 32-bit ones. */
+    size_t floats = 6 * B * H + B * B + 2 * B + 2 * B * K + 3 * B * A + 2 * A * A + 4 * A * H +
+                    2 * A + B;
     if (B != 0 && (floats / B < B || floats > SIZE_MAX / sizeof(float)))
         return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
                             "a forward pass over %zu rows needs more memory than can be "
@@ -283,7 +290,14 @@ ac_status acts_alloc(ac_acts *a, const ac_model *m, int capacity, ac_error *err)
     a->ln_mean = p; p += B;
     a->ln_rstd = p; p += B;
     a->logits = p; p += B * K;
-    a->probs = p;
+    a->probs = p; p += B * K;
+    a->xhat = p; p += B * A;
+    a->u = p; p += B * A;
+    a->z = p; p += B * A;
+    a->M = p; p += A * A;
+    a->P = p; p += A * H;
+    a->vT = p; p += A * H;
+    a->scratch = p;
     return AC_OK;
 }
 
@@ -305,11 +319,21 @@ void model_forward(const ac_model *m, ac_acts *a, const float *x, int B)
     assert(B >= 1 && B <= a->capacity);
     float *const *t = m->p.t;
     int F = m->F, H = m->H, K = m->K;
-    linear_forward(a->q, x, t[P_QW], t[P_QB], B, F, H);
-    linear_forward(a->k, x, t[P_KW], t[P_KB], B, F, H);
-    linear_forward(a->v, x, t[P_VW], t[P_VB], B, F, H);
-    attention_forward(a->ctx, a->weights, a->q, a->k, a->v, B, H, attention_scale_value(m));
-    linear_forward(a->attn_out, a->ctx, t[P_OW], t[P_OB], B, H, H);
+    float scale = attention_scale_value(m);
+    a->structured = structured_pays(F, H);
+    if (a->structured) {
+        /* The same function as below, computed through M and P (kernels.c). */
+        structured_prepare(a->M, a->P, a->vT, t[P_QW], t[P_QB], t[P_KW], t[P_KB], t[P_VW],
+                           t[P_VB], t[P_OW], F, H, scale);
+        structured_forward(a->attn_out, a->weights, a->xhat, a->u, a->z, x, a->M, a->P,
+                           t[P_OB], B, F, H);
+    } else {
+        linear_forward(a->q, x, t[P_QW], t[P_QB], B, F, H);
+        linear_forward(a->k, x, t[P_KW], t[P_KB], B, F, H);
+        linear_forward(a->v, x, t[P_VW], t[P_VB], B, F, H);
+        attention_forward(a->ctx, a->weights, a->q, a->k, a->v, B, H, scale);
+        linear_forward(a->attn_out, a->ctx, t[P_OW], t[P_OB], B, H, H);
+    }
     layernorm_forward(a->ln_out, a->ln_mean, a->ln_rstd, a->attn_out, t[P_LNW], t[P_LNB], B, H,
                       m->layernorm_eps);
     linear_forward(a->logits, a->ln_out, t[P_CW], t[P_CB], B, H, K);
@@ -320,15 +344,23 @@ void model_backward(const ac_model *m, const ac_acts *a, ac_acts *d, const float
 {
     float *const *t = m->p.t;
     int F = m->F, H = m->H, K = m->K;
+    float scale = attention_scale_value(m);
     linear_backward(upstream ? d->ln_out : NULL, g->t[P_CW], g->t[P_CB], d->logits, a->ln_out,
                     t[P_CW], B, H, K);
     if (!upstream)
         return;
     layernorm_backward(d->attn_out, g->t[P_LNW], g->t[P_LNB], d->ln_out, a->attn_out,
                        t[P_LNW], a->ln_mean, a->ln_rstd, B, H);
+    if (a->structured) {
+        structured_backward(g->t[P_QW], g->t[P_QB], g->t[P_KW], g->t[P_VW], g->t[P_VB],
+                            g->t[P_OW], g->t[P_OB], d->scratch, d->attn_out, a->weights, a->xhat,
+                            a->z, a->P, a->vT, t[P_QW], t[P_QB], t[P_KW], t[P_KB], t[P_OW], B, F,
+                            H, scale);
+        return;
+    }
     linear_backward(d->ctx, g->t[P_OW], g->t[P_OB], d->attn_out, a->ctx, t[P_OW], B, H, H);
     attention_backward(d->q, d->k, d->v, d->weights, d->ctx, a->weights, a->q, a->k, a->v, B, H,
-                       attention_scale_value(m));
+                       scale);
     linear_backward(NULL, g->t[P_QW], g->t[P_QB], d->q, x, t[P_QW], B, F, H);
     /* The key bias gets no gradient, exactly: it adds q_i·b_k to every score
      * of row i, a constant shift that the row's softmax removes. Its true
@@ -357,12 +389,10 @@ static void write_outputs(const float *logits, int B, int K, int32_t *clusters, 
             clusters[b] = argmax_row(logits + (size_t)b * (size_t)K, K);
 }
 
-static ac_status predict_batch_context(const ac_model *m, const float *x, size_t n,
-                                       int32_t *clusters, float *probs, ac_error *err)
+/* The chapter's full-context forward, holding the N×N weights: small N. */
+static ac_status predict_batch_direct(const ac_model *m, const float *x, size_t n,
+                                     int32_t *clusters, float *probs, ac_error *err)
 {
-    if (n > (size_t)INT32_MAX)
-        return ac_set_error(err, AC_ERR_INVALID, "", 0, 0,
-                            "cannot attend across %zu rows (at most %d)", n, INT32_MAX);
     ac_acts a;
     ac_status st = acts_alloc(&a, m, (int)n, err);
     if (st != AC_OK)
@@ -371,6 +401,101 @@ static ac_status predict_batch_context(const ac_model *m, const float *x, size_t
     write_outputs(a.logits, (int)n, m->K, clusters, probs, a.probs);
     acts_free(&a);
     return AC_OK;
+}
+
+/* The same forward streaming over key tiles (kernels.c), in O(N·A) memory
+ * on the structured path and O(N·H) on the direct one. The rows after the
+ * attention go through the rest of the model in chunks. */
+static ac_status predict_batch_streaming(const ac_model *m, const float *x, size_t n,
+                                         int32_t *clusters, float *probs, ac_error *err)
+{
+    size_t H = (size_t)m->H, K = (size_t)m->K, F = (size_t)m->F, A = F + 1;
+    size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
+    int structured = structured_pays(m->F, m->H) && A <= AC_MAX_STRUCTURED_A;
+    float *const *t = m->p.t;
+    float scale = attention_scale_value(m);
+    int N = (int)n;
+    /* structured: xt (A, N), u, z (N, A), M, P; direct: q, k, v, ctx, kt (N, H);
+     * then attn_out, ln_out (chunk, H), mean, rstd (chunk), logits, probs (chunk, K). */
+    size_t np = (n + 15) / 16 * 16; /* keys padded to whole vectors (kernels.c) */
+    size_t big = structured ? A * np + 2 * n * A + A * A + 2 * A * H : 5 * n * H;
+    size_t floats = big + 2 * chunk * H + 2 * chunk + 2 * chunk * K;
+    float *block = ac_alloc(floats * sizeof(float));
+    if (!block)
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
+                            "out of memory: a forward over %zu rows needs %.1f MiB", n,
+                            (double)floats * sizeof(float) / 1048576.0);
+    float *p = block, *attn_in = NULL, *xt = NULL, *u = NULL, *z = NULL, *M = NULL, *P = NULL;
+    if (structured) {
+        xt = p, p += A * np;
+        u = p, p += n * A;
+        z = p, p += n * A;
+        M = p, p += A * A;
+        P = p, p += A * H;
+        float *vT = p;
+        p += A * H;
+        structured_prepare(M, P, vT, t[P_QW], t[P_QB], t[P_KW], t[P_KB], t[P_VW], t[P_VB],
+                           t[P_OW], m->F, m->H, scale);
+        /* x̂ᵀ (A, Np), zero-padded, and u = X̂ M (N, A) */
+        memset(xt, 0, A * np * sizeof(float));
+        for (size_t i = 0; i < n; i++) {
+            for (size_t f = 0; f < F; f++)
+                xt[f * np + i] = x[i * F + f];
+            xt[F * np + i] = 1.0f;
+            for (size_t b = 0; b < A; b++) {
+                float acc = M[F * A + b];
+                for (size_t a = 0; a < F; a++)
+                    acc += x[i * F + a] * M[a * A + b];
+                u[i * A + b] = acc;
+            }
+        }
+        structured_full_attention(z, u, xt, N, (int)A);
+    } else {
+        float *q = p, *k = q + n * H, *v = k + n * H, *ctx = v + n * H, *kt = ctx + n * H;
+        p = kt + n * H;
+        linear_forward(q, x, t[P_QW], t[P_QB], N, m->F, m->H);
+        linear_forward(k, x, t[P_KW], t[P_KB], N, m->F, m->H);
+        linear_forward(v, x, t[P_VW], t[P_VB], N, m->F, m->H);
+        attention_forward_streaming(ctx, kt, q, k, v, N, m->H, scale);
+        attn_in = ctx;
+    }
+    float *attn_out = p, *ln_out = attn_out + chunk * H, *mean = ln_out + chunk * H;
+    float *rstd = mean + chunk, *logits = rstd + chunk, *probs_scratch = logits + chunk * K;
+    for (size_t start = 0; start < n; start += chunk) {
+        int B = (int)(n - start < chunk ? n - start : chunk);
+        if (structured) {
+            /* out_i = Pᵀ z_i + bo */
+            for (int i = 0; i < B; i++) {
+                const float *zi = z + (start + (size_t)i) * A;
+                float *oi = attn_out + (size_t)i * H;
+                for (size_t h = 0; h < H; h++)
+                    oi[h] = t[P_OB][h];
+                for (size_t a = 0; a < A; a++)
+                    for (size_t h = 0; h < H; h++)
+                        oi[h] += zi[a] * P[a * H + h];
+            }
+        } else {
+            linear_forward(attn_out, attn_in + start * H, t[P_OW], t[P_OB], B, m->H, m->H);
+        }
+        layernorm_forward(ln_out, mean, rstd, attn_out, t[P_LNW], t[P_LNB], B, m->H,
+                          m->layernorm_eps);
+        linear_forward(logits, ln_out, t[P_CW], t[P_CB], B, m->H, m->K);
+        write_outputs(logits, B, m->K, clusters ? clusters + start : NULL,
+                      probs ? probs + start * K : NULL, probs_scratch);
+    }
+    ac_free(block);
+    return AC_OK;
+}
+
+static ac_status predict_batch_context(const ac_model *m, const float *x, size_t n,
+                                       int32_t *clusters, float *probs, ac_error *err)
+{
+    if (n > (size_t)INT32_MAX)
+        return ac_set_error(err, AC_ERR_INVALID, "", 0, 0,
+                            "cannot attend across %zu rows (at most %d)", n, INT32_MAX);
+    if (n >= ac_streaming_min_rows)
+        return predict_batch_streaming(m, x, n, clusters, probs, err);
+    return predict_batch_direct(m, x, n, clusters, probs, err);
 }
 
 static ac_status predict_reference_context(const ac_model *m, const float *x, size_t n,

@@ -326,7 +326,7 @@ static ac_status load_training(const st_file *f, const char *path, ac_training_i
             return st;
     ac_params *p = &t->params;
     *p = ac_params_default();
-    uint64_t u;
+    uint64_t u = 0;
     if ((st = parse_real(path, "training.lr", lr, &p->lr, err)) ||
         (st = parse_real(path, keys[0], v[0], &p->weight_decay, err)) ||
         (st = parse_real(path, keys[1], v[1], &p->beta1, err)) ||
@@ -407,7 +407,7 @@ ac_status ac_model_load(const char *path, ac_model **out, ac_error *err)
     ac_model *m = NULL;
     json_value *mins = NULL, *ranges = NULL, *fnames = NULL, *lnames = NULL;
     const char *v;
-    uint64_t F, H, K, R, version;
+    uint64_t F = 0, H = 0, K = 0, R = 0, version = 0;
 
     if (!f.metadata) {
         st = BAD("no __metadata__ in the header: this looks like a weights-only safetensors "

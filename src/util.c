@@ -6,6 +6,9 @@
 #include "internal.h"
 
 #include <stdarg.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +120,19 @@ const char *ac_status_str(ac_status status)
     case AC_ERR_INVALID: return "invalid argument";
     }
     return "unknown status";
+}
+
+int ac_set_threads(int n)
+{
+#ifdef _OPENMP
+    if (n < 1)
+        n = 1;
+    omp_set_num_threads(n);
+    return n;
+#else
+    (void)n;
+    return 1;
+#endif
 }
 
 const char *ac_version(void)

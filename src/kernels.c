@@ -1,0 +1,424 @@
+/*
+ * kernels.c - the fast paths of the attention, each kept next to the plain
+ * kernel of layers.c that the tests compare it with.
+ *
+ * 1. Exploiting the structure (small F). Q and K are affine in the input:
+ *    with x̂ = [x, 1] (F+1) and Ŵ a weight with its bias appended as a last
+ *    column (H, F+1),
+ *        score_ij = s · q_i·k_j = x̂_iᵀ M x̂_j,     M = s · Ŵqᵀ Ŵk       (F+1, F+1)
+ *    and, since each row of attention weights sums to 1,
+ *        ctx_i = Σ_j w_ij v_j = Ŵv z_i,           z_i = Σ_j w_ij x̂_j   (F+1)
+ *        out_i = Wo ctx_i + bo = Pᵀ z_i + bo,     P = Ŵvᵀ Woᵀ          (F+1, H)
+ *    so the attention costs O(B²·F) instead of O(B²·H), forward and
+ *    backward, and the H×H output projection folds into P. It pays when
+ *    F + 1 is well below H (Iris: 5 against 64): structured_pays() decides.
+ *
+ * 2. Streaming (large N, inference). A forward over all N rows never holds
+ *    the N×N weights: each query row takes the keys in tiles, keeping a
+ *    running max and sum (online softmax), in O(N·H) memory (O(N·F) on the
+ *    structured path). Rows are shared among OpenMP threads, each row owned
+ *    by one thread and summed in a fixed order, so results are bit-identical
+ *    for any thread count.
+ *
+ * exp_fast (internal.h) is a branch-free exp that the compiler vectorises.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+int structured_pays(int F, int H)
+{
+    switch (ac_attention_path) {
+    case AC_PATH_DIRECT: return 0;
+    case AC_PATH_STRUCTURED: return 1;
+    default: return 2 * (F + 1) < H && F + 1 <= AC_MAX_STRUCTURED_A;
+    }
+}
+
+/* ------------------------------------------------------------ reductions */
+
+/* Reductions keep LANES partial results, one per vector lane, and add them
+ * in a fixed order at the end: vectorisable without letting the compiler
+ * reassociate (no -ffast-math), and the same sum on any machine and for any
+ * thread count. */
+#define LANES 16
+
+static float lanes_sum(const float *part)
+{
+    float s = 0.0f;
+    for (int l = 0; l < LANES; l++)
+        s += part[l];
+    return s;
+}
+
+static float lanes_max(const float *part)
+{
+    float m = part[0];
+    for (int l = 1; l < LANES; l++)
+        m = part[l] > m ? part[l] : m;
+    return m;
+}
+
+/* Σ x[j]·y[j] over [0, n) */
+static float dot_n(const float *x, const float *y, int n)
+{
+    float part[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            part[l] += x[j + l] * y[j + l];
+    for (int l = 0; j + l < n; l++)
+        part[l] += x[j + l] * y[j + l];
+    return lanes_sum(part);
+}
+
+/* Σ x[j] over [0, n) */
+static float sum_n(const float *x, int n)
+{
+    float part[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            part[l] += x[j + l];
+    for (int l = 0; j + l < n; l++)
+        part[l] += x[j + l];
+    return lanes_sum(part);
+}
+
+/* max x[j] over [0, n), n >= 1 */
+static float max_n(const float *x, int n)
+{
+    float part[LANES];
+    for (int l = 0; l < LANES; l++)
+        part[l] = x[0];
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            part[l] = x[j + l] > part[l] ? x[j + l] : part[l];
+    for (int l = 0; j + l < n; l++)
+        part[l] = x[j + l] > part[l] ? x[j + l] : part[l];
+    return lanes_max(part);
+}
+
+/* y[0..n) += a·x[0..n) */
+static void axpy(float *y, float a, const float *x, int n)
+{
+    for (int j = 0; j < n; j++)
+        y[j] += a * x[j];
+}
+
+/* --------------------------------------------------- structured: training */
+
+void structured_prepare(float *M, float *P, float *vT, const float *wq, const float *bq,
+                        const float *wk, const float *bk, const float *wv, const float *bv,
+                        const float *wo, int F, int H, float scale)
+{
+    int A = F + 1;
+    /* M[a][b] = s Σ_h Ŵq[h][a] Ŵk[h][b]   (A, A): A²·H, small */
+    for (int a = 0; a < A * A; a++)
+        M[a] = 0.0f;
+    for (int h = 0; h < H; h++) {
+        const float *q = wq + (size_t)h * F, *k = wk + (size_t)h * F;
+        for (int a = 0; a < A; a++) {
+            float qa = (a < F ? q[a] : bq[h]) * scale;
+            float *Ma = M + (size_t)a * A;
+            for (int b = 0; b < F; b++)
+                Ma[b] += qa * k[b];
+            Ma[F] += qa * bk[h];
+        }
+    }
+    /* Ŵvᵀ (A, H), then P[a][h] = Σ_c Ŵv[c][a] Wo[h][c] = Wo[h]·Ŵvᵀ[a]   (A, H) */
+    for (int c = 0; c < H; c++) {
+        for (int a = 0; a < F; a++)
+            vT[(size_t)a * H + c] = wv[(size_t)c * F + a];
+        vT[(size_t)F * H + c] = bv[c];
+    }
+    for (int a = 0; a < A; a++)
+        for (int h = 0; h < H; h++)
+            P[(size_t)a * H + h] = dot_n(wo + (size_t)h * H, vT + (size_t)a * H, H);
+}
+
+void structured_forward(float *out, float *weights, float *xT, float *u, float *z,
+                        const float *x, const float *M, const float *P, const float *bo, int B,
+                        int F, int H)
+{
+    int A = F + 1;
+    /* x̂ᵀ (A, B): rows over keys, so that scores and sums run along them */
+    for (int j = 0; j < B; j++) {
+        for (int f = 0; f < F; f++)
+            xT[(size_t)f * B + j] = x[(size_t)j * F + f];
+        xT[(size_t)F * B + j] = 1.0f;
+    }
+    for (int i = 0; i < B; i++) {
+        /* u_i = x̂_iᵀ M   (A) */
+        float *ui = u + (size_t)i * A;
+        for (int b = 0; b < A; b++) {
+            float acc = M[(size_t)F * A + b];
+            for (int f = 0; f < F; f++)
+                acc += x[(size_t)i * F + f] * M[(size_t)f * A + b];
+            ui[b] = acc;
+        }
+        /* scores s_ij = u_i·x̂_j, softmax along the row   (B) */
+        float *wi = weights + (size_t)i * B;
+        for (int j = 0; j < B; j++)
+            wi[j] = 0.0f;
+        for (int a = 0; a < A; a++)
+            axpy(wi, ui[a], xT + (size_t)a * B, B);
+        float max = max_n(wi, B);
+        for (int j = 0; j < B; j++)
+            wi[j] = exp_fast(wi[j] - max);
+        float inv = 1.0f / sum_n(wi, B);
+        for (int j = 0; j < B; j++)
+            wi[j] *= inv;
+        /* z_i = Σ_j w_ij x̂_j, out_i = Pᵀ z_i + bo */
+        float *zi = z + (size_t)i * A, *oi = out + (size_t)i * H;
+        for (int h = 0; h < H; h++)
+            oi[h] = bo[h];
+        for (int a = 0; a < A; a++) {
+            zi[a] = dot_n(wi, xT + (size_t)a * B, B);
+            axpy(oi, zi[a], P + (size_t)a * H, H);
+        }
+    }
+}
+
+void structured_backward(float *dwq, float *dbq, float *dwk, float *dwv, float *dbv, float *dwo,
+                         float *dbo, float *scratch, const float *dout, const float *weights,
+                         const float *xT, const float *z, const float *P, const float *vT,
+                         const float *wq, const float *bq, const float *wk, const float *bk,
+                         const float *wo, int B, int F, int H, float scale)
+{
+    int A = F + 1;
+    /* scratch: Gᵀ (A, H), dŴvᵀ (A, H), dz (A), dw (B), T (A), dM (A, A) */
+    float *GT = scratch, *dvT = GT + (size_t)A * H, *dz = dvT + (size_t)A * H;
+    float *dw = dz + A, *T = dw + B, *dM = T + A;
+    for (int k = 0; k < A * H; k++)
+        GT[k] = dvT[k] = 0.0f;
+    for (int k = 0; k < A * A; k++)
+        dM[k] = 0.0f;
+    for (int i = 0; i < B; i++) {
+        const float *di = dout + (size_t)i * H, *zi = z + (size_t)i * A;
+        const float *wi = weights + (size_t)i * B;
+        /* forward: out_i = Pᵀ z_i + bo, P = Ŵvᵀ Woᵀ
+         *   dbo += dout_i,  Gᵀ += z_i ⊗ dout_i,  dz_i = P dout_i */
+        axpy(dbo, 1.0f, di, H);
+        for (int a = 0; a < A; a++) {
+            axpy(GT + (size_t)a * H, zi[a], di, H);
+            dz[a] = dot_n(P + (size_t)a * H, di, H);
+        }
+        /* forward: z_i = Σ_j w_ij x̂_j,  w_i = softmax(s_i)
+         *   dw_ij = dz_i·x̂_j,  ds_ij = w_ij (dw_ij - Σ_l w_il dw_il) */
+        for (int j = 0; j < B; j++)
+            dw[j] = 0.0f;
+        for (int a = 0; a < A; a++)
+            axpy(dw, dz[a], xT + (size_t)a * B, B);
+        float wd = dot_n(wi, dw, B);
+        for (int j = 0; j < B; j++)
+            dw[j] = wi[j] * (dw[j] - wd); /* now ds_ij */
+        /* forward: s_ij = x̂_iᵀ M x̂_j
+         *   T_i = Σ_j ds_ij x̂_j,  dM += x̂_i ⊗ T_i */
+        for (int a = 0; a < A; a++)
+            T[a] = dot_n(dw, xT + (size_t)a * B, B);
+        for (int a = 0; a < A; a++) {
+            float xa = xT[(size_t)a * B + i];
+            for (int b = 0; b < A; b++)
+                dM[(size_t)a * A + b] += xa * T[b];
+        }
+    }
+    /* dWo[h][:] += Σ_a Gᵀ[a][h] Ŵvᵀ[a][:];  dŴvᵀ[a][:] += Σ_h Gᵀ[a][h] Wo[h][:] */
+    for (int h = 0; h < H; h++) {
+        const float *wo_h = wo + (size_t)h * H;
+        for (int a = 0; a < A; a++) {
+            float g = GT[(size_t)a * H + h];
+            axpy(dwo + (size_t)h * H, g, vT + (size_t)a * H, H);
+            axpy(dvT + (size_t)a * H, g, wo_h, H);
+        }
+    }
+    for (int c = 0; c < H; c++) {
+        for (int a = 0; a < F; a++)
+            dwv[(size_t)c * F + a] += dvT[(size_t)a * H + c];
+        dbv[c] += dvT[(size_t)F * H + c];
+    }
+    /* forward: M = s Ŵqᵀ Ŵk
+     *   dŴq[h][a] = s Σ_b dM[a][b] Ŵk[h][b],  dŴk[h][b] = s Σ_a dM[a][b] Ŵq[h][a].
+     * The key bias column (b = F) gets no gradient: Σ_j ds_ij = 0 makes
+     * dM[a][F] zero, exactly (see model_backward). */
+    for (int h = 0; h < H; h++) {
+        const float *q = wq + (size_t)h * F, *k = wk + (size_t)h * F;
+        float *dq = dwq + (size_t)h * F, *dk = dwk + (size_t)h * F;
+        for (int a = 0; a < A; a++) {
+            const float *dMa = dM + (size_t)a * A;
+            float acc = dMa[F] * bk[h];
+            for (int b = 0; b < F; b++)
+                acc += dMa[b] * k[b];
+            acc *= scale;
+            if (a < F)
+                dq[a] += acc;
+            else
+                dbq[h] += acc;
+        }
+        for (int b = 0; b < F; b++) {
+            float acc = dM[(size_t)F * A + b] * bq[h];
+            for (int a = 0; a < F; a++)
+                acc += dM[(size_t)a * A + b] * q[a];
+            dk[b] += acc * scale;
+        }
+    }
+}
+
+/* --------------------------------------------------- streaming: inference */
+
+/* Keys per tile: a tile of scores stays in L1 next to its keys. */
+#define TILE 128
+/* Query rows per block of the direct kernel: each key tile is loaded once
+ * for QB rows. */
+#define QB 8
+
+/* max over s[0..T), T a multiple of LANES */
+static float tile_max(const float *s, int T)
+{
+    float part[LANES];
+    for (int l = 0; l < LANES; l++)
+        part[l] = s[l];
+    for (int j = LANES; j < T; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            part[l] = s[j + l] > part[l] ? s[j + l] : part[l];
+    return lanes_max(part);
+}
+
+/* s[j] = exp(s[j] - max) over s[0..T), returning their sum */
+static float tile_exp_sum(float *s, int T, float max)
+{
+    float part[LANES] = {0};
+    for (int j = 0; j < T; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            s[j + l] = exp_fast(s[j + l] - max);
+            part[l] += s[j + l];
+        }
+    return lanes_sum(part);
+}
+
+/* Σ_j s[j]·x[j] over [0..T) */
+static float tile_dot(const float *s, const float *x, int T)
+{
+    float part[LANES] = {0};
+    for (int j = 0; j < T; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            part[l] += s[j + l] * x[j + l];
+    return lanes_sum(part);
+}
+
+void structured_full_attention(float *z, const float *u, const float *xt, int N, int A)
+{
+    /* Keys are padded to a multiple of LANES by the caller's layout: xt
+     * has a row stride of Np = N rounded up, the padding's scores set to
+     * -inf below so that they weigh nothing. */
+    int Np = (N + LANES - 1) / LANES * LANES;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *ui = u + (size_t)i * A;
+        float s[TILE], zacc[AC_MAX_STRUCTURED_A];
+        double sum = 0.0;
+        float max = -INFINITY;
+        for (int a = 0; a < A; a++)
+            zacc[a] = 0.0f;
+        for (int j0 = 0; j0 < Np; j0 += TILE) {
+            int T = Np - j0 < TILE ? Np - j0 : TILE; /* a multiple of LANES */
+            /* scores of the tile: s_j = u_i·x̂_j, over keys (contiguous in xt) */
+            for (int j = 0; j < T; j++)
+                s[j] = ui[0] * xt[j0 + j];
+            for (int a = 1; a < A; a++) {
+                const float *xa = xt + (size_t)a * Np + j0;
+                float ua = ui[a];
+                for (int j = 0; j < T; j++)
+                    s[j] += ua * xa[j];
+            }
+            for (int j = N - j0; j < T; j++)
+                s[j] = -INFINITY; /* padding */
+            float tmax = tile_max(s, T);
+            /* Online softmax: a new maximum rescales what was summed. */
+            if (tmax > max) {
+                float rescale = max == -INFINITY ? 0.0f : exp_fast(max - tmax);
+                sum *= (double)rescale;
+                for (int a = 0; a < A; a++)
+                    zacc[a] *= rescale;
+                max = tmax;
+            }
+            sum += (double)tile_exp_sum(s, T, max);
+            for (int j = N - j0; j < T; j++)
+                s[j] = 0.0f; /* exp_fast clamps -inf to e^-87: make the padding exactly 0 */
+            for (int a = 0; a < A; a++)
+                zacc[a] += tile_dot(s, xt + (size_t)a * Np + j0, T);
+        }
+        float inv = (float)(1.0 / sum);
+        for (int a = 0; a < A; a++)
+            z[(size_t)i * A + a] = zacc[a] * inv;
+    }
+}
+
+void attention_forward_streaming(float *ctx, float *kt, const float *q, const float *k,
+                                 const float *v, int N, int H, float scale)
+{
+    /* kᵀ (H, N): a query block's scores over a tile are contiguous loops. */
+    for (int j = 0; j < N; j++)
+        for (int h = 0; h < H; h++)
+            kt[(size_t)h * N + j] = k[(size_t)j * H + h];
+    int blocks = (N + QB - 1) / QB;
+#pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < blocks; blk++) {
+        int i0 = blk * QB, R = N - i0 < QB ? N - i0 : QB;
+        float s[QB][TILE], max[QB];
+        double sum[QB];
+        float *acc = ctx + (size_t)i0 * H; /* (R, H), accumulated in place */
+        for (int r = 0; r < R; r++) {
+            max[r] = -INFINITY;
+            sum[r] = 0.0;
+            for (int h = 0; h < H; h++)
+                acc[(size_t)r * H + h] = 0.0f;
+        }
+        for (int j0 = 0; j0 < N; j0 += TILE) {
+            int T = N - j0 < TILE ? N - j0 : TILE;
+            for (int r = 0; r < R; r++)
+                for (int j = 0; j < T; j++)
+                    s[r][j] = 0.0f;
+            for (int h = 0; h < H; h++) {
+                const float *kh = kt + (size_t)h * N + j0;
+                for (int r = 0; r < R; r++) {
+                    float qv = q[(size_t)(i0 + r) * H + h] * scale;
+                    for (int j = 0; j < T; j++)
+                        s[r][j] += qv * kh[j];
+                }
+            }
+            for (int r = 0; r < R; r++) {
+                float tmax = s[r][0];
+                for (int j = 1; j < T; j++)
+                    tmax = s[r][j] > tmax ? s[r][j] : tmax;
+                float *ar = acc + (size_t)r * H;
+                if (tmax > max[r]) {
+                    float rescale = max[r] == -INFINITY ? 0.0f : exp_fast(max[r] - tmax);
+                    sum[r] *= (double)rescale;
+                    for (int h = 0; h < H; h++)
+                        ar[h] *= rescale;
+                    max[r] = tmax;
+                }
+                float tsum = 0.0f;
+                for (int j = 0; j < T; j++) {
+                    s[r][j] = exp_fast(s[r][j] - max[r]);
+                    tsum += s[r][j];
+                }
+                sum[r] += (double)tsum;
+                for (int j = 0; j < T; j++) {
+                    const float *vj = v + (size_t)(j0 + j) * H;
+                    float e = s[r][j];
+                    for (int h = 0; h < H; h++)
+                        ar[h] += e * vj[h];
+                }
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            float inv = (float)(1.0 / sum[r]);
+            for (int h = 0; h < H; h++)
+                acc[(size_t)r * H + h] *= inv;
+        }
+    }
+}
