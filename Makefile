@@ -32,7 +32,7 @@ SRCS = src/util.c src/rng.c src/layers.c src/model.c src/optim.c src/train.c src
 OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB = $(BUILD)/libattncluster.a
 TOOL = $(BUILD)/attncluster
-TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict test_metrics test_evaluate
+TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict test_metrics test_evaluate test_kernels
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all run test check test-build clean

@@ -199,6 +199,13 @@ void structured_backward(float *dwq, float *dbq, float *dwk, float *dwv, float *
                          const float *xT, const float *z, const float *P, const float *vT,
                          const float *wq, const float *bq, const float *wk, const float *bk,
                          const float *wo, int B, int F, int H, float scale);
+/* layers.c's layernorm_forward/backward with vectorised reductions; the
+ * backward needs 2·H floats of scratch. */
+void layernorm_forward_fast(float *out, float *mean, float *rstd, const float *inp,
+                            const float *weight, const float *bias, int B, int H, float eps);
+void layernorm_backward_fast(float *dinp, float *dweight, float *dbias, float *scratch,
+                             const float *dout, const float *inp, const float *weight,
+                             const float *mean, const float *rstd, int B, int H);
 /* z (N, A) = Σ_j softmax_j(u_i·x̂_j) x̂_j for every row i, streaming over key
  * tiles with an online softmax: u (N, A), xt = x̂ᵀ (A, Np) with Np = N
  * rounded up to a multiple of 16, the padding zero. O(N·A) memory. */

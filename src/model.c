@@ -334,8 +334,8 @@ void model_forward(const ac_model *m, ac_acts *a, const float *x, int B)
         attention_forward(a->ctx, a->weights, a->q, a->k, a->v, B, H, scale);
         linear_forward(a->attn_out, a->ctx, t[P_OW], t[P_OB], B, H, H);
     }
-    layernorm_forward(a->ln_out, a->ln_mean, a->ln_rstd, a->attn_out, t[P_LNW], t[P_LNB], B, H,
-                      m->layernorm_eps);
+    layernorm_forward_fast(a->ln_out, a->ln_mean, a->ln_rstd, a->attn_out, t[P_LNW], t[P_LNB], B,
+                           H, m->layernorm_eps);
     linear_forward(a->logits, a->ln_out, t[P_CW], t[P_CB], B, H, K);
 }
 
@@ -349,8 +349,10 @@ void model_backward(const ac_model *m, const ac_acts *a, ac_acts *d, const float
                     t[P_CW], B, H, K);
     if (!upstream)
         return;
-    layernorm_backward(d->attn_out, g->t[P_LNW], g->t[P_LNB], d->ln_out, a->attn_out,
-                       t[P_LNW], a->ln_mean, a->ln_rstd, B, H);
+    /* d->scratch (>= 2·H floats) is free here: the structured backward
+     * below fills it afresh, the direct path does not use it. */
+    layernorm_backward_fast(d->attn_out, g->t[P_LNW], g->t[P_LNB], d->scratch, d->ln_out,
+                            a->attn_out, t[P_LNW], a->ln_mean, a->ln_rstd, B, H);
     if (a->structured) {
         structured_backward(g->t[P_QW], g->t[P_QB], g->t[P_KW], g->t[P_VW], g->t[P_VB],
                             g->t[P_OW], g->t[P_OB], d->scratch, d->attn_out, a->weights, a->xhat,

@@ -148,6 +148,16 @@ static void model_gradient_matches_finite_differences_for_every_tensor_scaled(vo
     check_every_tensor(AC_SCALE_SQRT);
 }
 
+/* The structured path (kernels.c) differentiated on its own: forced on the
+ * small shapes where AUTO would take the direct one. */
+static void model_gradient_matches_finite_differences_on_the_structured_path(void)
+{
+    ac_attention_path = AC_PATH_STRUCTURED;
+    check_every_tensor(AC_SCALE_NONE);
+    check_every_tensor(AC_SCALE_SQRT);
+    ac_attention_path = AC_PATH_AUTO;
+}
+
 /* At the chapter's sizes (B 32, F 4, H 64, K 3): the derivative along one
  * random direction d over all parameters, Σ g·d, against
  * (L(θ + εd) - L(θ - εd)) / 2ε of the double reference. */
@@ -324,6 +334,7 @@ int main(void)
 {
     RUN_TEST(model_gradient_matches_finite_differences_for_every_tensor_unscaled);
     RUN_TEST(model_gradient_matches_finite_differences_for_every_tensor_scaled);
+    RUN_TEST(model_gradient_matches_finite_differences_on_the_structured_path);
     RUN_TEST(model_gradient_matches_along_a_random_direction_at_chapter_size);
     RUN_TEST(candle_compat_backward_stops_at_the_layernorm);
     RUN_TEST(initialisation_follows_candle_defaults_and_the_seed);
