@@ -211,7 +211,9 @@ void layernorm_backward_fast(float *dinp, float *dweight, float *dbias, float *s
  * rounded up to a multiple of 16, the padding zero. O(N·A) memory. */
 void structured_full_attention(float *z, const float *u, const float *xt, int N, int A);
 /* ctx (N, H) = softmax_rows(scale·q kᵀ)·v, streaming over key tiles with an
- * online softmax, never holding the N×N weights; kt (H, N) is scratch. */
+ * online softmax, never holding the N×N weights; kt (H, N) is scratch.
+ * H at most AC_MAX_STREAM_H. */
+#define AC_MAX_STREAM_H 1024
 void attention_forward_streaming(float *ctx, float *kt, const float *q, const float *k,
                                  const float *v, int N, int H, float scale);
 

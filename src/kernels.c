@@ -338,7 +338,7 @@ void layernorm_backward_fast(float *dinp, float *dweight, float *dbias, float *s
 #define TILE 128
 /* Query rows per block of the direct kernel: each key tile is loaded once
  * for QB rows. */
-#define QB 8
+#define QB 12
 
 /* max over s[0..T), T a multiple of LANES */
 HOT float tile_max(const float *s, int T)
@@ -430,39 +430,60 @@ void attention_forward_streaming(float *ctx, float *kt, const float *q, const fl
         for (int h = 0; h < H; h++)
             kt[(size_t)h * N + j] = k[(size_t)j * H + h];
     int blocks = (N + QB - 1) / QB;
+    /* Register blocking: QB rows × one vector of LANES columns accumulate in
+     * registers while the loop runs over the shared dimension, so that each
+     * loaded vector of keys (or values) feeds QB multiply-adds. */
+    int vec_h = H % LANES == 0;
 #pragma omp parallel for schedule(static)
     for (int blk = 0; blk < blocks; blk++) {
         int i0 = blk * QB, R = N - i0 < QB ? N - i0 : QB;
-        float s[QB][TILE], max[QB];
+        float s[QB][TILE], qs[QB][AC_MAX_STREAM_H], max[QB];
         double sum[QB];
         float *acc = ctx + (size_t)i0 * H; /* (R, H), accumulated in place */
-        for (int r = 0; r < R; r++) {
+        for (int r = 0; r < QB; r++) {
             max[r] = -INFINITY;
             sum[r] = 0.0;
             for (int h = 0; h < H; h++)
-                acc[(size_t)r * H + h] = 0.0f;
+                qs[r][h] = r < R ? q[(size_t)(i0 + r) * H + h] * scale : 0.0f;
         }
+        for (int r = 0; r < R; r++)
+            for (int h = 0; h < H; h++)
+                acc[(size_t)r * H + h] = 0.0f;
         for (int j0 = 0; j0 < N; j0 += TILE) {
             int T = N - j0 < TILE ? N - j0 : TILE;
-            for (int r = 0; r < R; r++)
-                for (int j = 0; j < T; j++)
-                    s[r][j] = 0.0f;
-            for (int h = 0; h < H; h++) {
-                const float *kh = kt + (size_t)h * N + j0;
-                for (int r = 0; r < R; r++) {
-                    float qv = q[(size_t)(i0 + r) * H + h] * scale;
-                    for (int j = 0; j < T; j++)
-                        s[r][j] += qv * kh[j];
+            int Tv = T / LANES * LANES;
+            /* s (QB, T) = qs · kᵀ[:, tile] */
+            for (int jc = 0; jc < Tv; jc += LANES) {
+                float a[QB][LANES];
+                for (int r = 0; r < QB; r++)
+                    for (int l = 0; l < LANES; l++)
+                        a[r][l] = 0.0f;
+                for (int h = 0; h < H; h++) {
+                    const float *kh = kt + (size_t)h * N + j0 + jc;
+                    for (int r = 0; r < QB; r++)
+                        for (int l = 0; l < LANES; l++)
+                            a[r][l] += qs[r][h] * kh[l];
                 }
+                for (int r = 0; r < QB; r++)
+                    for (int l = 0; l < LANES; l++)
+                        s[r][jc + l] = a[r][l];
             }
+            for (int j = Tv; j < T; j++)
+                for (int r = 0; r < QB; r++) {
+                    float d = 0.0f;
+                    for (int h = 0; h < H; h++)
+                        d += qs[r][h] * kt[(size_t)h * N + j0 + j];
+                    s[r][j] = d;
+                }
+            /* Online softmax per row: a new maximum rescales the past. */
             for (int r = 0; r < R; r++) {
                 float tmax = s[r][0];
                 for (int j = 1; j < T; j++)
                     tmax = s[r][j] > tmax ? s[r][j] : tmax;
-                float *ar = acc + (size_t)r * H;
                 if (tmax > max[r]) {
                     float rescale = max[r] == -INFINITY ? 0.0f : exp_fast(max[r] - tmax);
                     sum[r] *= (double)rescale;
+                    float *ar = acc + (size_t)r * H;
                     for (int h = 0; h < H; h++)
                         ar[h] *= rescale;
                     max[r] = tmax;
@@ -473,12 +494,35 @@ void attention_forward_streaming(float *ctx, float *kt, const float *q, const fl
                     tsum += s[r][j];
                 }
                 sum[r] += (double)tsum;
-                for (int j = 0; j < T; j++) {
-                    const float *vj = v + (size_t)(j0 + j) * H;
-                    float e = s[r][j];
-                    for (int h = 0; h < H; h++)
-                        ar[h] += e * vj[h];
+            }
+            for (int r = R; r < QB; r++)
+                for (int j = 0; j < T; j++)
+                    s[r][j] = 0.0f;
+            /* acc (R, H) += s (R, T) · v[tile] (T, H) */
+            if (vec_h) {
+                for (int hc = 0; hc < H; hc += LANES) {
+                    float c[QB][LANES];
+                    for (int r = 0; r < QB; r++)
+                        for (int l = 0; l < LANES; l++)
+                            c[r][l] = 0.0f;
+                    for (int j = 0; j < T; j++) {
+                        const float *vj = v + (size_t)(j0 + j) * H + hc;
+                        for (int r = 0; r < QB; r++)
+                            for (int l = 0; l < LANES; l++)
+                                c[r][l] += s[r][j] * vj[l];
+                    }
+                    for (int r = 0; r < R; r++)
+                        for (int l = 0; l < LANES; l++)
+                            acc[(size_t)r * H + hc + l] += c[r][l];
                 }
+            } else {
+                for (int r = 0; r < R; r++)
+                    for (int j = 0; j < T; j++) {
+                        const float *vj = v + (size_t)(j0 + j) * H;
+                        float e = s[r][j];
+                        for (int h = 0; h < H; h++)
+                            acc[(size_t)r * H + h] += e * vj[h];
+                    }
             }
         }
         for (int r = 0; r < R; r++) {

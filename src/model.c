@@ -495,7 +495,9 @@ static ac_status predict_batch_context(const ac_model *m, const float *x, size_t
     if (n > (size_t)INT32_MAX)
         return ac_set_error(err, AC_ERR_INVALID, "", 0, 0,
                             "cannot attend across %zu rows (at most %d)", n, INT32_MAX);
-    if (n >= ac_streaming_min_rows)
+    int streamable = (structured_pays(m->F, m->H) && m->F + 1 <= AC_MAX_STRUCTURED_A) ||
+                     m->H <= AC_MAX_STREAM_H;
+    if (n >= ac_streaming_min_rows && streamable)
         return predict_batch_streaming(m, x, n, clusters, probs, err);
     return predict_batch_direct(m, x, n, clusters, probs, err);
 }
