@@ -3,6 +3,7 @@
 #   make            the library (build/libattncluster.a) and the tool (build/attncluster)
 #   make run        the chapter's Iris run
 #   make test       every test, then all of them again under ASan + UBSan
+#   make bench      attncluster against PyTorch, side by side (bench/RESULTS.md)
 #   make clean
 #
 # WERROR=-Werror turns warnings into errors (CI does).
@@ -35,7 +36,7 @@ TOOL = $(BUILD)/attncluster
 TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict test_metrics test_evaluate test_kernels
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all run test check test-build clean
+.PHONY: all run test check test-build clean bench
 
 all: $(LIB) $(TOOL)
 
@@ -67,6 +68,14 @@ test:
 	@$(MAKE) --no-print-directory test-build BUILD=build/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 	@sh tests/run_all.sh build build/asan
+
+# Side by side with PyTorch (needs python3-torch and libopenblas0-pthread; see
+# bench/README.md). Writes bench/RESULTS.md.
+$(BUILD)/bench: bench/bench.c src/internal.h include/attncluster.h $(LIB)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+bench: $(TOOL) $(BUILD)/bench
+	/usr/bin/python3 bench/run.py
 
 clean:
 	rm -rf build
