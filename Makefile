@@ -23,7 +23,7 @@ WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototype
 # which would break NaN checks and reorder sums.
 CFLAGS ?= -O3 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(WERROR) $(CFLAGS) $(ARCH_FLAGS) $(if $(OPENMP),$(OPENMP),-Wno-unknown-pragmas) \
-             -fno-math-errno -Iinclude -Isrc
+             -fno-math-errno -ffp-contract=fast -Iinclude -Isrc
 LDLIBS = -lm
 
 BUILD ?= build

@@ -114,6 +114,35 @@ HOT float max_n(const float *x, int n)
     return lanes_max(part);
 }
 
+/* y[0..n) = Σ_a c[a]·X[a][0..n), X (A, stride) row-major: a vector of y
+ * stays in a register while the A rows stream past it. */
+HOT void combine_rows(float *y, const float *c, const float *X, size_t stride, int A, int n)
+{
+    int j = 0;
+    for (; j + LANES <= n; j += LANES) {
+        float acc[LANES];
+#pragma omp simd
+        for (int l = 0; l < LANES; l++)
+            acc[l] = c[0] * X[j + l];
+        for (int a = 1; a < A; a++) {
+            const float *xa = X + (size_t)a * stride + j;
+            float ca = c[a];
+#pragma omp simd
+            for (int l = 0; l < LANES; l++)
+                acc[l] += ca * xa[l];
+        }
+#pragma omp simd
+        for (int l = 0; l < LANES; l++)
+            y[j + l] = acc[l];
+    }
+    for (; j < n; j++) {
+        float acc = c[0] * X[j];
+        for (int a = 1; a < A; a++)
+            acc += c[a] * X[(size_t)a * stride + j];
+        y[j] = acc;
+    }
+}
+
 /* y[0..n) += a·x[0..n) */
 HOT void axpy(float *y, float a, const float *x, int n)
 {
@@ -174,10 +203,7 @@ void structured_forward(float *out, float *weights, float *xT, float *u, float *
         }
         /* scores s_ij = u_i·x̂_j, softmax along the row   (B) */
         float *wi = weights + (size_t)i * B;
-        for (int j = 0; j < B; j++)
-            wi[j] = 0.0f;
-        for (int a = 0; a < A; a++)
-            axpy(wi, ui[a], xT + (size_t)a * B, B);
+        combine_rows(wi, ui, xT, (size_t)B, A, B);
         float max = max_n(wi, B);
         for (int j = 0; j < B; j++)
             wi[j] = exp_fast(wi[j] - max);
@@ -221,10 +247,7 @@ void structured_backward(float *dwq, float *dbq, float *dwk, float *dwv, float *
         }
         /* forward: z_i = Σ_j w_ij x̂_j,  w_i = softmax(s_i)
          *   dw_ij = dz_i·x̂_j,  ds_ij = w_ij (dw_ij - Σ_l w_il dw_il) */
-        for (int j = 0; j < B; j++)
-            dw[j] = 0.0f;
-        for (int a = 0; a < A; a++)
-            axpy(dw, dz[a], xT + (size_t)a * B, B);
+        combine_rows(dw, dz, xT, (size_t)B, A, B);
         float wd = dot_n(wi, dw, B);
         for (int j = 0; j < B; j++)
             dw[j] = wi[j] * (dw[j] - wd); /* now ds_ij */
@@ -344,9 +367,11 @@ void layernorm_backward_fast(float *dinp, float *dweight, float *dbias, float *s
 HOT float tile_max(const float *s, int T)
 {
     float part[LANES];
+#pragma omp simd
     for (int l = 0; l < LANES; l++)
         part[l] = s[l];
     for (int j = LANES; j < T; j += LANES)
+#pragma omp simd
         for (int l = 0; l < LANES; l++)
             part[l] = s[j + l] > part[l] ? s[j + l] : part[l];
     return lanes_max(part);
@@ -369,6 +394,7 @@ HOT float tile_dot(const float *s, const float *x, int T)
 {
     float part[LANES] = {0};
     for (int j = 0; j < T; j += LANES)
+#pragma omp simd
         for (int l = 0; l < LANES; l++)
             part[l] += s[j + l] * x[j + l];
     return lanes_sum(part);
@@ -456,15 +482,18 @@ void attention_forward_streaming(float *ctx, float *kt, const float *q, const fl
             for (int jc = 0; jc < Tv; jc += LANES) {
                 float a[QB][LANES];
                 for (int r = 0; r < QB; r++)
+#pragma omp simd
                     for (int l = 0; l < LANES; l++)
                         a[r][l] = 0.0f;
                 for (int h = 0; h < H; h++) {
                     const float *kh = kt + (size_t)h * N + j0 + jc;
                     for (int r = 0; r < QB; r++)
+#pragma omp simd
                         for (int l = 0; l < LANES; l++)
                             a[r][l] += qs[r][h] * kh[l];
                 }
                 for (int r = 0; r < QB; r++)
+#pragma omp simd
                     for (int l = 0; l < LANES; l++)
                         s[r][jc + l] = a[r][l];
             }
@@ -503,15 +532,18 @@ void attention_forward_streaming(float *ctx, float *kt, const float *q, const fl
                 for (int hc = 0; hc < H; hc += LANES) {
                     float c[QB][LANES];
                     for (int r = 0; r < QB; r++)
+#pragma omp simd
                         for (int l = 0; l < LANES; l++)
                             c[r][l] = 0.0f;
                     for (int j = 0; j < T; j++) {
                         const float *vj = v + (size_t)(j0 + j) * H + hc;
                         for (int r = 0; r < QB; r++)
+#pragma omp simd
                             for (int l = 0; l < LANES; l++)
                                 c[r][l] += s[r][j] * vj[l];
                     }
                     for (int r = 0; r < R; r++)
+#pragma omp simd
                         for (int l = 0; l < LANES; l++)
                             acc[(size_t)r * H + hc + l] += c[r][l];
                 }
