@@ -23,27 +23,36 @@ static void split_rng(ac_rng *rng, uint64_t seed)
     ac_rng_seed(rng, seed ^ 0x73706c6974726f77ULL /* "splitrow" */);
 }
 
-/* The rows of each label group, each group shuffled: order (N) holds group
- * 0's rows, then group 1's, ...; starts (groups + 1) marks where each
- * begins. Returns the number of groups, 0 when out of memory. */
-static size_t shuffled_groups(const ac_dataset *ds, ac_rng *rng, uint32_t *order,
-                              size_t **starts_out)
+/* The rows of each label group, each group shuffled by a generator seeded
+ * from `seed`: *order (N) holds group 0's rows, then group 1's, ...;
+ * *starts (groups + 1) marks where each begins. Both are the caller's to
+ * free. */
+static ac_status shuffled_groups(const ac_dataset *ds, uint64_t seed, uint32_t **order_out,
+                                 size_t **starts_out, size_t *groups_out, ac_error *err)
 {
     size_t groups = ds->labels ? (ds->classes ? ds->classes : 1) : 1;
+    uint32_t *order = ac_alloc(ds->n * sizeof *order + 1);
     size_t *starts = ac_calloc(groups + 1, sizeof *starts);
-    if (!starts)
-        return 0;
+    if (!order || !starts) {
+        ac_free(order);
+        ac_free(starts);
+        return ac_set_error(err, AC_ERR_NOMEM, ds->source, 0, 0, "out of memory");
+    }
+    ac_rng rng;
+    split_rng(&rng, seed);
     size_t pos = 0;
     for (size_t g = 0; g < groups; g++) {
         starts[g] = pos;
         for (size_t i = 0; i < ds->n; i++)
             if (!ds->labels || (size_t)ds->labels[i] == g)
                 order[pos++] = (uint32_t)i;
-        ac_rng_shuffle(rng, order + starts[g], pos - starts[g]);
+        ac_rng_shuffle(&rng, order + starts[g], pos - starts[g]);
     }
     starts[groups] = pos;
+    *order_out = order;
     *starts_out = starts;
-    return groups;
+    *groups_out = groups;
+    return AC_OK;
 }
 
 ac_status ac_split_holdout(const ac_dataset *ds, double test_fraction, uint64_t seed,
@@ -53,15 +62,11 @@ ac_status ac_split_holdout(const ac_dataset *ds, double test_fraction, uint64_t 
         return ac_set_error(err, AC_ERR_INVALID, ds->source, 0, 0,
                             "test fraction %g out of range (expected a number between 0 and 1)",
                             test_fraction);
-    uint32_t *order = ac_alloc(ds->n * sizeof *order + 1);
-    size_t *starts = NULL;
-    ac_rng rng;
-    split_rng(&rng, seed);
-    size_t groups = order ? shuffled_groups(ds, &rng, order, &starts) : 0;
-    if (!groups) {
-        ac_free(order);
-        return ac_set_error(err, AC_ERR_NOMEM, ds->source, 0, 0, "out of memory");
-    }
+    uint32_t *order;
+    size_t *starts, groups;
+    ac_status st = shuffled_groups(ds, seed, &order, &starts, &groups, err);
+    if (st != AC_OK)
+        return st;
     memset(is_test, 0, ds->n);
     size_t tests = 0;
     for (size_t g = 0; g < groups; g++) {
@@ -92,15 +97,12 @@ ac_status ac_split_folds(const ac_dataset *ds, int folds, uint64_t seed, int32_t
         return ac_set_error(err, AC_ERR_INVALID, ds->source, 0, 0,
                             "%d folds for %zu rows (expected from 2 to the number of rows)",
                             folds, ds->n);
-    uint32_t *order = ac_alloc(ds->n * sizeof *order + 1);
-    size_t *starts = NULL;
-    ac_rng rng;
-    split_rng(&rng, seed);
-    size_t groups = order ? shuffled_groups(ds, &rng, order, &starts) : 0;
-    if (!groups) {
-        ac_free(order);
-        return ac_set_error(err, AC_ERR_NOMEM, ds->source, 0, 0, "out of memory");
-    }
+    uint32_t *order;
+    size_t *starts, groups;
+    ac_status st = shuffled_groups(ds, seed, &order, &starts, &groups, err);
+    if (st != AC_OK)
+        return st;
+    (void)groups;
     /* Deal the rows out group after group, continuing the count, so that
      * fold sizes differ by at most one row overall. */
     for (size_t i = 0; i < ds->n; i++)

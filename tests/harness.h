@@ -53,6 +53,24 @@ static int harness_passed, harness_failed, harness_check_failed;
         }                                                                              \
     } while (0)
 
+/* Worst |a - b| / max(|b|, rms(b)) over n elements: the project's measure of
+ * how far a result is from a reference (the rms floor keeps elements near 0
+ * from dividing by noise). */
+static inline double worst_relative_error(const float *a, const float *b, size_t n)
+{
+    double sq = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sq += (double)b[i] * (double)b[i];
+    double rms = n ? sqrt(sq / (double)n) : 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double scale = fabs((double)b[i]) > rms ? fabs((double)b[i]) : rms;
+        double e = fabs((double)a[i] - (double)b[i]) / (scale > 0.0 ? scale : 1e-30);
+        if (!(e <= worst))
+            worst = e;
+    }
+    return worst;
+}
+
 #define RUN_TEST(fn)                                                                   \
     do {                                                                               \
         harness_check_failed = 0;                                                      \

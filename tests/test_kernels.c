@@ -20,21 +20,6 @@ static void fill(float *x, size_t n, double scale)
         x[i] = (float)(scale * ac_rng_normal(&rng));
 }
 
-/* Worst |a - b| / max(|b|, rms(b)) over n elements. */
-static double rel_error(const float *a, const float *b, size_t n)
-{
-    double sq = 0.0, worst = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sq += (double)b[i] * (double)b[i];
-    double rms = sqrt(sq / (double)n);
-    for (size_t i = 0; i < n; i++) {
-        double scale = fabs((double)b[i]) > rms ? fabs((double)b[i]) : rms;
-        double e = fabs((double)a[i] - (double)b[i]) / (scale > 0 ? scale : 1e-30);
-        if (!(e <= worst))
-            worst = e;
-    }
-    return worst;
-}
 
 static void exp_fast_is_within_a_few_ulp_of_exp(void)
 {
@@ -98,7 +83,7 @@ static void structured_attention_equals_the_direct_path(void)
             float *ld = malloc((size_t)B * 3 * sizeof(float)), *ls = malloc((size_t)B * 3 * sizeof(float));
             gradients_on(AC_PATH_DIRECT, m, x, y, B, gd, ld);
             gradients_on(AC_PATH_STRUCTURED, m, x, y, B, gs, ls);
-            double le = rel_error(ls, ld, (size_t)B * 3);
+            double le = worst_relative_error(ls, ld, (size_t)B * 3);
             if (!(le < 1e-5))
                 fprintf(stderr, "  F=%d H=%d B=%d: logits off by %.3g\n", F, H, B, le);
             CHECK(le < 1e-5);
@@ -111,7 +96,7 @@ static void structured_attention_equals_the_direct_path(void)
                         CHECK(ts.t[t][j] == 0.0f && td.t[t][j] == 0.0f);
                     continue;
                 }
-                double e = rel_error(ts.t[t], td.t[t], m->sizes[t]);
+                double e = worst_relative_error(ts.t[t], td.t[t], m->sizes[t]);
                 if (!(e < 1e-4))
                     fprintf(stderr, "  F=%d H=%d B=%d: %s off by %.3g\n", F, H, B,
                             ac_tensor_names[t], e);
@@ -153,7 +138,7 @@ static void streaming_full_context_equals_the_direct_forward(void)
             float *pd = malloc(n * 3 * sizeof(float)), *ps = malloc(n * 3 * sizeof(float));
             predict_with(m, x, n, 0, cd, pd);
             predict_with(m, x, n, 1, cs, ps);
-            double e = rel_error(ps, pd, n * 3);
+            double e = worst_relative_error(ps, pd, n * 3);
             if (!(e < 1e-5))
                 fprintf(stderr, "  F=%d N=%zu: probabilities off by %.3g\n", F, n, e);
             CHECK(e < 1e-5);
@@ -177,7 +162,7 @@ static void the_wide_streaming_kernel_equals_the_plain_attention(void)
     fill(q, N * H, 1.0), fill(k, N * H, 1.0), fill(v, N * H, 1.0);
     attention_forward(plain, weights, q, k, v, N, H, 0.5f);
     attention_forward_streaming(fast, kt, q, k, v, N, H, 0.5f);
-    double e = rel_error(fast, plain, (size_t)N * H);
+    double e = worst_relative_error(fast, plain, (size_t)N * H);
     if (!(e < 1e-5))
         fprintf(stderr, "  off by %.3g\n", e);
     CHECK(e < 1e-5);
@@ -194,14 +179,14 @@ static void fast_layernorm_equals_the_plain_one(void)
         x[i] += 3.0f;
     layernorm_forward(y1, m1, r1, x, w, b, B, H, 1e-5f);
     layernorm_forward_fast(y2, m2, r2, x, w, b, B, H, 1e-5f);
-    CHECK(rel_error(y2, y1, (size_t)B * H) < 1e-5);
+    CHECK(worst_relative_error(y2, y1, (size_t)B * H) < 1e-5);
     float dx1[5 * 37] = {0}, dx2[5 * 37] = {0}, dw1[37] = {0}, dw2[37] = {0};
     float db1[37] = {0}, db2[37] = {0};
     layernorm_backward(dx1, dw1, db1, dy, x, w, m1, r1, B, H);
     layernorm_backward_fast(dx2, dw2, db2, scratch, dy, x, w, m1, r1, B, H);
-    CHECK(rel_error(dx2, dx1, (size_t)B * H) < 1e-5);
-    CHECK(rel_error(dw2, dw1, H) < 1e-5);
-    CHECK(rel_error(db2, db1, H) < 1e-6);
+    CHECK(worst_relative_error(dx2, dx1, (size_t)B * H) < 1e-5);
+    CHECK(worst_relative_error(dw2, dw1, H) < 1e-5);
+    CHECK(worst_relative_error(db2, db1, H) < 1e-6);
 }
 
 /* Each row owned by one thread, summed in a fixed order: any thread count

@@ -34,21 +34,6 @@ static float *tensor(const st_file *f, const char *name, uint64_t expect_element
     return out;
 }
 
-/* Worst |c - t| / max(|t|, rms(t)) over n elements. */
-static double worst_error(const float *c, const float *t, size_t n)
-{
-    double sumsq = 0.0, worst = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sumsq += (double)t[i] * (double)t[i];
-    double rms = sqrt(sumsq / (double)n);
-    for (size_t i = 0; i < n; i++) {
-        double scale = fabs((double)t[i]) > rms ? fabs((double)t[i]) : rms;
-        double e = fabs((double)c[i] - (double)t[i]) / (scale > 0.0 ? scale : 1e-30);
-        if (!(e <= worst))
-            worst = e;
-    }
-    return worst;
-}
 
 static void report(const char *fixture, const char *what, const char *name, double err,
                    double tol)
@@ -114,9 +99,9 @@ static void check_fixture(const char *label, const char *path)
 
     /* Step 1 reports the forward and the gradients at the initial weights. */
     double c_loss = trainer_step(&tr, m, x, y, B, NULL);
-    report(label, "logits", "", worst_error(tr.acts.logits, logits, (size_t)B * K), TOL);
+    report(label, "logits", "", worst_relative_error(tr.acts.logits, logits, (size_t)B * K), TOL);
     float c_loss_f = (float)c_loss;
-    report(label, "loss", "", worst_error(&c_loss_f, loss, 1), TOL);
+    report(label, "loss", "", worst_relative_error(&c_loss_f, loss, 1), TOL);
     for (int i = 0; i < P_COUNT; i++) {
         snprintf(name, sizeof name, "grad.%s", ac_tensor_names[i]);
         float *g = tensor(&f, name, m->sizes[i]);
@@ -132,7 +117,7 @@ static void check_fixture(const char *label, const char *path)
                    ac_tensor_names[i], cmax, tmax);
             CHECK(cmax < 1e-6 && tmax < 1e-6);
         } else {
-            report(label, "grad", ac_tensor_names[i], worst_error(tr.g.t[i], g, m->sizes[i]),
+            report(label, "grad", ac_tensor_names[i], worst_relative_error(tr.g.t[i], g, m->sizes[i]),
                    TOL);
         }
         free(g);
@@ -154,7 +139,7 @@ static void check_fixture(const char *label, const char *path)
                    ac_tensor_names[i], cdrift, tdrift);
             CHECK(cdrift <= 5 * p.lr && tdrift <= 5 * p.lr);
         } else {
-            report(label, "step5", ac_tensor_names[i], worst_error(m->p.t[i], w, m->sizes[i]),
+            report(label, "step5", ac_tensor_names[i], worst_relative_error(m->p.t[i], w, m->sizes[i]),
                    TOL);
         }
         free(w);
