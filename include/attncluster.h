@@ -387,6 +387,26 @@ typedef struct ac_geometry_metrics {
 ac_status ac_metrics_geometry(const float *x, size_t n, size_t F, const int32_t *clusters,
                               size_t K, uint64_t seed, ac_geometry_metrics *out, ac_error *err);
 
+/* ------------------------------------------------------------------ k-means */
+
+/* The k-means baseline (k-means++ seeding, Lloyd iterations, restarts). */
+typedef struct ac_kmeans_params {
+    int clusters;    /* K */
+    int restarts;    /* independent seedings, the lowest inertia kept [10] */
+    int max_iter;    /* Lloyd iterations per restart [300] */
+    double tol;      /* stop when the centres move less than tol × the mean feature
+                        variance (squared distance summed over centres) [1e-4] */
+    uint64_t seed;   /* [42] */
+} ac_kmeans_params;
+
+ac_kmeans_params ac_kmeans_default_params(int K);
+
+/* Clusters x (n, F): clusters (n), centers (K, F) when not NULL, and the
+ * inertia (sum of squared distances to the assigned centre) when not NULL.
+ * AC_ERR_INVALID unless 1 <= K <= n; AC_ERR_NOMEM. */
+ac_status ac_kmeans(const float *x, size_t n, size_t F, const ac_kmeans_params *p,
+                    int32_t *clusters, float *centers, double *inertia, ac_error *err);
+
 /* -------------------------------------------------------------- evaluation */
 
 /* A new data set of the rows whose mask[i] is non-zero (keep = 1) or zero
