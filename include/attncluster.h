@@ -194,6 +194,8 @@ ac_status ac_dataset_prepare_for_model(ac_dataset *ds, const ac_model *m, ac_err
 
 /* ------------------------------------------------------------------- model */
 
+enum { AC_MODE_SUPERVISED = 0, AC_MODE_UNSUPERVISED = 1 };
+
 typedef enum ac_attention_scale {
     AC_SCALE_NONE = 0, /* scores = Q·Kᵀ, as the chapter's code does */
     AC_SCALE_SQRT = 1  /* scores = Q·Kᵀ / √H, as "Attention is all you need" */
@@ -213,6 +215,10 @@ typedef struct ac_params {
     double layernorm_eps;/* added to the variance inside the square root [1e-5] */
     uint64_t seed;       /* one generator: initialisation, then the shuffles [42] */
     ac_attention_scale attention_scale; /* [AC_SCALE_NONE] */
+    /* AC_MODE_SUPERVISED: cross-entropy against the labels (the chapter);
+     * AC_MODE_UNSUPERVISED: ac_train_unsupervised, labels never read.
+     * [AC_MODE_SUPERVISED] */
+    int mode;
     /* Train as Candle actually does: its fused LayerNorm records no gradient,
      * so only cluster_proj is ever updated (not even weight decay touches the
      * rest). [0] */
@@ -318,8 +324,9 @@ typedef struct ac_epoch_report {
 /* Called after every epoch; returning non-zero stops training after it. */
 typedef int (*ac_epoch_callback)(const ac_epoch_report *report, void *user);
 
-/* Trains a new model on a labelled data set with cross-entropy against the
- * labels and AdamW, as the chapter does: each epoch a Fisher-Yates shuffle
+/* Trains a new model; with p->mode AC_MODE_UNSUPERVISED this is
+ * ac_train_unsupervised. Otherwise on a labelled data set with
+ * cross-entropy against the labels and AdamW, as the chapter does: each epoch a Fisher-Yates shuffle
  * of the rows, then ceil(N / batch_size) batches in that order. Features are
  * used as they are (scale them first with ac_dataset_normalize); the
  * model keeps the set's feature and label names, its normalisation and its
@@ -336,6 +343,17 @@ ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback c
  * temporary file beside it, fsynced and renamed over it. On failure path is
  * untouched and err says what failed (AC_ERR_IO). */
 ac_status ac_file_write_atomic(const char *path, const void *data, size_t size, ac_error *err);
+
+/* Trains the attention model to cluster without labels (read unsupervised.c
+ * for the method): k-means++ on the scaled features initialises it, the
+ * first half of p->epochs trains on that assignment, the second half
+ * refines it by self-training against sharpened targets (DEC), keeping the
+ * previous model if an epoch would leave a cluster with under 1% of the
+ * rows. The set's labels, if any, are never read. The epoch reports of the
+ * refinement carry the loss and a NaN accuracy. Errors as ac_train. */
+ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
+                                ac_epoch_callback callback, void *user, ac_model **out,
+                                ac_error *err);
 
 /* ----------------------------------------------------------------- metrics */
 

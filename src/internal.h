@@ -136,6 +136,15 @@ double crossentropy_forward(float *probs, int *correct, const float *logits,
 void crossentropy_backward(float *dlogits, const float *probs, const int32_t *targets, int B,
                            int K);
 
+/* The same with soft targets (B, K), each row summing to 1: the mean over
+ * rows of -Σ_c targets[c]·log softmax(logits)[c] (KL divergence to the
+ * targets, up to their entropy); probs (B, K) as above. */
+double crossentropy_soft_forward(float *probs, const float *logits, const float *targets, int B,
+                                 int K);
+/* Adds (probs - targets) / B into dlogits (B, K). */
+void crossentropy_soft_backward(float *dlogits, const float *probs, const float *targets, int B,
+                                int K);
+
 /* Index of the first largest of x[0..n). */
 int argmax_row(const float *x, int n);
 
@@ -410,6 +419,7 @@ typedef struct trainer {
     uint32_t *order;      /* (N) row order of the current epoch */
     float *batch_x;       /* (B, F) rows of the current batch */
     int32_t *batch_y;     /* (B) their labels */
+    float *batch_p;       /* (B, K) their soft targets (unsupervised training) */
 } trainer;
 
 /* Buffers for batches of up to `capacity` rows of a set of N rows. */
@@ -420,7 +430,14 @@ ac_status trainer_init(trainer *tr, const ac_model *m, const ac_params *p, int c
  * Never allocates, never fails. */
 double trainer_step(trainer *tr, ac_model *m, const float *x, const int32_t *y, int B,
                     int *correct);
+/* The same step against soft targets (B, K): the unsupervised refinement. */
+double trainer_step_soft(trainer *tr, ac_model *m, const float *x, const float *targets, int B);
 void trainer_free(trainer *tr);
+/* Copies into a trained model what it needs to be used on new data: ds's
+ * names, normalisation, reference rows (a sample stratified by ds's labels
+ * when it has them) and p. order (N) is scratch. */
+ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const ac_params *p,
+                                uint32_t *order, ac_error *err);
 /* p.epochs epochs of the chapter's loop over ds (labelled, N rows), the
  * shuffles drawn from rng; the callback after each epoch may stop it. */
 void trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *rng,

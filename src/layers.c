@@ -302,3 +302,37 @@ void crossentropy_backward(float *dlogits, const float *probs, const int32_t *ta
             dz[c] += (p[c] - (c == targets[b] ? 1.0f : 0.0f)) * invB;
     }
 }
+
+/* ------------------------------------------------ soft-target cross-entropy */
+
+double crossentropy_soft_forward(float *probs, const float *logits, const float *targets, int B,
+                                 int K)
+{
+    double total = 0.0;
+    crossentropy_forward(probs, NULL, logits, NULL, B, K);
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K, *t = targets + (size_t)b * K;
+        float max = z[argmax_row(z, K)];
+        double sum = 0.0;
+        for (int c = 0; c < K; c++)
+            sum += exp((double)z[c] - (double)max);
+        /* -Σ_c t_c log softmax(z)_c = Σ_c t_c (log Σ e^(z - max) + max - z_c) */
+        double lse = log(sum) + (double)max;
+        for (int c = 0; c < K; c++)
+            total += (double)t[c] * (lse - (double)z[c]);
+    }
+    return total / B;
+}
+
+void crossentropy_soft_backward(float *dlogits, const float *probs, const float *targets, int B,
+                                int K)
+{
+    /* forward: loss = (1/B) Σ_b -Σ_c t[b,c] log softmax(z_b)_c, Σ_c t[b,c] = 1
+     *   ∂/∂z[b,c] = (probs[b,c] - t[b,c]) / B */
+    float invB = 1.0f / (float)B;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < K; c++) {
+            size_t i = (size_t)b * K + c;
+            dlogits[i] += (probs[i] - targets[i]) * invB;
+        }
+}

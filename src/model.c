@@ -72,6 +72,8 @@ ac_status ac_params_validate(const ac_params *p, ac_error *err)
         BAD("AdamW epsilon %g out of range (expected a finite number > 0)", p->adam_eps);
     if (!(p->layernorm_eps > 0.0) || !isfinite(p->layernorm_eps))
         BAD("LayerNorm epsilon %g out of range (expected a finite number > 0)", p->layernorm_eps);
+    if (p->mode != AC_MODE_SUPERVISED && p->mode != AC_MODE_UNSUPERVISED)
+        BAD("mode %d unknown (expected AC_MODE_SUPERVISED or AC_MODE_UNSUPERVISED)", p->mode);
     if (p->attention_scale != AC_SCALE_NONE && p->attention_scale != AC_SCALE_SQRT)
         BAD("attention scale %d unknown (expected AC_SCALE_NONE or AC_SCALE_SQRT)",
             (int)p->attention_scale);

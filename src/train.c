@@ -21,6 +21,7 @@ void trainer_free(trainer *tr)
     ac_free(tr->order);
     ac_free(tr->batch_x);
     ac_free(tr->batch_y);
+    ac_free(tr->batch_p);
     memset(tr, 0, sizeof *tr);
 }
 
@@ -42,8 +43,9 @@ ac_status trainer_init(trainer *tr, const ac_model *m, const ac_params *p, int c
     tr->order = ac_calloc(N, sizeof(uint32_t));
     tr->batch_x = ac_calloc((size_t)capacity * F, sizeof(float));
     tr->batch_y = ac_calloc((size_t)capacity, sizeof(int32_t));
+    tr->batch_p = ac_calloc((size_t)capacity * (size_t)m->K, sizeof(float));
     if (!tr->grads || !tr->adam_m || !tr->adam_v || !tr->order || !tr->batch_x ||
-        !tr->batch_y) {
+        !tr->batch_y || !tr->batch_p) {
         trainer_free(tr);
         return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
                             "out of memory allocating training buffers");
@@ -59,21 +61,38 @@ ac_status trainer_init(trainer *tr, const ac_model *m, const ac_params *p, int c
     return AC_OK;
 }
 
-double trainer_step(trainer *tr, ac_model *m, const float *x, const int32_t *y, int B,
-                    int *correct)
+/* Backward from the loss gradient already in tr->dacts.logits, then AdamW. */
+static void backward_and_update(trainer *tr, ac_model *m, const float *x, int B)
 {
     const ac_params *p = &tr->p;
-    model_forward(m, &tr->acts, x, B);
-    double loss = crossentropy_forward(tr->acts.probs, correct, tr->acts.logits, y, B, m->K);
-    memset(tr->grads, 0, m->n_params * sizeof(float));
-    memset(tr->dacts.block, 0, tr->dacts.floats * sizeof(float));
-    crossentropy_backward(tr->dacts.logits, tr->acts.probs, y, B, m->K);
     model_backward(m, &tr->acts, &tr->dacts, x, B, !p->candle_compat, &tr->g);
     tr->step++;
     for (int i = 0; i < P_COUNT; i++)
         if (tr->trainable[i])
             adamw_update(m->p.t[i], tr->g.t[i], tr->m.t[i], tr->v.t[i], m->sizes[i], p->lr,
                          p->beta1, p->beta2, p->adam_eps, p->weight_decay, tr->step);
+}
+
+double trainer_step(trainer *tr, ac_model *m, const float *x, const int32_t *y, int B,
+                    int *correct)
+{
+    model_forward(m, &tr->acts, x, B);
+    double loss = crossentropy_forward(tr->acts.probs, correct, tr->acts.logits, y, B, m->K);
+    memset(tr->grads, 0, m->n_params * sizeof(float));
+    memset(tr->dacts.block, 0, tr->dacts.floats * sizeof(float));
+    crossentropy_backward(tr->dacts.logits, tr->acts.probs, y, B, m->K);
+    backward_and_update(tr, m, x, B);
+    return loss;
+}
+
+double trainer_step_soft(trainer *tr, ac_model *m, const float *x, const float *targets, int B)
+{
+    model_forward(m, &tr->acts, x, B);
+    double loss = crossentropy_soft_forward(tr->acts.probs, tr->acts.logits, targets, B, m->K);
+    memset(tr->grads, 0, m->n_params * sizeof(float));
+    memset(tr->dacts.block, 0, tr->dacts.floats * sizeof(float));
+    crossentropy_soft_backward(tr->dacts.logits, tr->acts.probs, targets, B, m->K);
+    backward_and_update(tr, m, x, B);
     return loss;
 }
 
@@ -99,6 +118,7 @@ static ac_status check_data(const ac_dataset *ds, const ac_params *p, ac_error *
                             ac_dataset_classes(ds), p->clusters, ac_dataset_classes(ds));
     return AC_OK;
 }
+
 
 /* FNV-1a, 64-bit, over the scaled features as float32 little-endian then the
  * labels as int32 little-endian: a fingerprint of exactly what was trained
@@ -163,8 +183,8 @@ static size_t choose_reference_rows(const ac_dataset *ds, ac_rng *rng, unsigned 
 
 /* Copies into the model what it needs to be used on new data: names,
  * normalisation, reference rows and how it was trained. */
-static ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const ac_params *p,
-                                       uint32_t *scratch, ac_error *err)
+ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const ac_params *p,
+                                uint32_t *scratch, ac_error *err)
 {
     size_t N = ds->n, F = ds->f;
     char **features = strings_copy((const char *const *)ds->feature_names, F);
@@ -261,6 +281,8 @@ ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback c
     ac_status st = ac_params_validate(p, err);
     if (st != AC_OK)
         return st;
+    if (p->mode == AC_MODE_UNSUPERVISED)
+        return ac_train_unsupervised(ds, p, callback, user, out, err);
     st = check_data(ds, p, err);
     if (st != AC_OK)
         return st;

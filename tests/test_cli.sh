@@ -1319,6 +1319,35 @@ expect_has stderr "$T/err" "$FXC/missing.csv:4:3 (petal_length): "
 expect_empty stdout "$T/out"
 end
 
+# ------------------------------------------- 13. without labels: k-means, unsupervised
+
+begin "--algorithm kmeans clusters with k-means++ and scores it"
+run --quiet --algorithm kmeans
+expect_rc 0
+expect_has stdout "$T/out" "k-means inertia: 6.98222"
+expect_has stdout "$T/out" "Adjusted Rand index: 0.71"
+expect_lacks stdout "$T/out" "Epoch "
+end
+
+begin "--mode unsupervised trains without labels and says so"
+run --quiet --mode unsupervised --epochs 10
+expect_rc 0
+expect_has stdout "$T/out" "Starting unsupervised training (labels are not used)..."
+grep -q -E '^Adjusted Rand index: [01]\.[0-9]{4}$' "$T/out" || fail "no ARI line"
+end
+
+begin "--mode unsupervised runs on a file without a label column"
+sed 1d data/iris.csv | cut -d, -f1-4 >"$T/nolabel.csv"
+run --quiet --mode unsupervised --epochs 4 --data "$T/nolabel.csv" --no-header
+expect_rc 0
+expect_lacks stdout "$T/out" "True Label"
+expect_lacks stdout "$T/out" "Final clustering accuracy"
+grep -q -E '^Silhouette: ' "$T/out" || fail "no silhouette line"
+end
+
+usage_error "usage: --mode sideways" "--mode" "sideways" --mode sideways
+usage_error "usage: --algorithm kmeans with --folds" "--algorithm kmeans" "" --algorithm kmeans --folds 3
+
 # ------------------------------------------------------------------ summary
 
 echo "$passed passed, $failed failed"

@@ -274,6 +274,50 @@ static void crossentropy_matches_reference_and_finite_differences(void)
     free(c.logits);
 }
 
+typedef struct soft_case {
+    double *logits;
+    const float *targets;
+} soft_case;
+
+static double soft_loss(void *ctx)
+{
+    soft_case *c = ctx;
+    double total = 0.0;
+    for (int b = 0; b < CB; b++) {
+        double max = c->logits[b * CK], sum = 0.0;
+        for (int k = 1; k < CK; k++)
+            max = c->logits[b * CK + k] > max ? c->logits[b * CK + k] : max;
+        for (int k = 0; k < CK; k++)
+            sum += exp(c->logits[b * CK + k] - max);
+        for (int k = 0; k < CK; k++)
+            total -= (double)c->targets[b * CK + k] * (c->logits[b * CK + k] - max - log(sum));
+    }
+    return total / CB;
+}
+
+/* The unsupervised refinement's loss: cross-entropy against soft targets. */
+static void soft_target_crossentropy_matches_reference_and_finite_differences(void)
+{
+    float logits[CB * CK], probs[CB * CK], targets[CB * CK], dlogits[CB * CK] = {0};
+    fill_normal(logits, CB * CK, 2.0, 0.0);
+    for (int b = 0; b < CB; b++) {
+        double row = 0.0;
+        for (int k = 0; k < CK; k++)
+        {
+            targets[b * CK + k] = (float)ac_rng_uniform(&test_rng) + 0.1f;
+            row += (double)targets[b * CK + k];
+        }
+        for (int k = 0; k < CK; k++)
+            targets[b * CK + k] = (float)((double)targets[b * CK + k] / row);
+    }
+    double loss = crossentropy_soft_forward(probs, logits, targets, CB, CK);
+    soft_case c = {to_double(logits, CB * CK), targets};
+    CHECK_NEAR(loss, soft_loss(&c), 1e-6);
+    crossentropy_soft_backward(dlogits, probs, targets, CB, CK);
+    check_gradient("soft crossentropy dlogits", soft_loss, &c, c.logits, CB * CK, dlogits);
+    free(c.logits);
+}
+
 static void crossentropy_of_uniform_logits_is_log_k(void)
 {
     float logits[2 * CK] = {0}, probs[2 * CK];
@@ -310,6 +354,7 @@ int main(void)
     RUN_TEST(layernorm_forward_matches_reference);
     RUN_TEST(layernorm_backward_matches_finite_differences);
     RUN_TEST(crossentropy_matches_reference_and_finite_differences);
+    RUN_TEST(soft_target_crossentropy_matches_reference_and_finite_differences);
     RUN_TEST(crossentropy_of_uniform_logits_is_log_k);
     RUN_TEST(crossentropy_is_finite_for_extreme_logits);
     RUN_TEST(argmax_picks_the_first_of_equal_maxima);

@@ -48,6 +48,7 @@ typedef struct options {
     int print_every;
     int quiet;
     int json;
+    int kmeans;              /* --algorithm kmeans */
     const char **feature_list; /* --features, split at commas (malloc'd) */
 } options;
 
@@ -81,6 +82,10 @@ static void print_usage(FILE *out)
             "  --attention-scale S     'none' (the chapter's code) or 'sqrt' (1/sqrt(H)) [none]\n"
             "  --candle-compat         train as Candle really does: only cluster_proj learns\n"
             "                          [off: every layer learns]\n"
+            "  --mode M                'supervised' (train on the labels, the chapter) or\n"
+            "                          'unsupervised' (labels only score) [supervised]\n"
+            "  --algorithm A           'attention' or 'kmeans' (the k-means++ baseline)\n"
+            "                          [attention]\n"
             "  --normalize N           'minmax' (the chapter's), 'zscore' or 'none',\n"
             "                          fitted on the training rows only [minmax]\n"
             "  --features A,B,C        feature columns by name or 1-based index\n"
@@ -237,7 +242,7 @@ enum {
     OPT_PRINT_EVERY, OPT_SEED, OPT_SCALE, OPT_CANDLE, OPT_QUIET, OPT_VERSION, OPT_SAVE,
     OPT_MODEL, OPT_OUTPUT, OPT_CONTEXT, OPT_HEADER, OPT_NO_HEADER, OPT_LABEL, OPT_NO_LABEL,
     OPT_FEATURES, OPT_DROP, OPT_NORMALIZE, OPT_TEST_FRACTION, OPT_FOLDS, OPT_ASSIGNMENTS,
-    OPT_JSON, OPT_END
+    OPT_JSON, OPT_MODE, OPT_ALGORITHM, OPT_END
 };
 
 /* Which options each command takes (bit OPT_x - OPT_DATA). */
@@ -248,7 +253,8 @@ static const unsigned long long command_options[] = {
                   BIT(OPT_EPOCHS) | BIT(OPT_CLUSTERS) | BIT(OPT_PRINT_EVERY) | BIT(OPT_SEED) |
                   BIT(OPT_SCALE) | BIT(OPT_CANDLE) | BIT(OPT_QUIET) | BIT(OPT_SAVE) |
                   CSV_READING | BIT(OPT_FEATURES) | BIT(OPT_DROP) | BIT(OPT_NORMALIZE) |
-                  BIT(OPT_TEST_FRACTION) | BIT(OPT_FOLDS) | BIT(OPT_ASSIGNMENTS) | BIT(OPT_JSON),
+                  BIT(OPT_TEST_FRACTION) | BIT(OPT_FOLDS) | BIT(OPT_ASSIGNMENTS) | BIT(OPT_JSON) |
+                  BIT(OPT_MODE) | BIT(OPT_ALGORITHM),
     [CMD_PREDICT] = BIT(OPT_MODEL) | BIT(OPT_OUTPUT) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET) |
                     CSV_READING,
     [CMD_EVAL] = BIT(OPT_MODEL) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET) | CSV_READING |
@@ -309,6 +315,8 @@ static int parse_options(int argc, char **argv, options *o)
         {"folds", required_argument, NULL, OPT_FOLDS},
         {"assignments", required_argument, NULL, OPT_ASSIGNMENTS},
         {"json", no_argument, NULL, OPT_JSON},
+        {"mode", required_argument, NULL, OPT_MODE},
+        {"algorithm", required_argument, NULL, OPT_ALGORITHM},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -381,6 +389,22 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_CANDLE: o->params.candle_compat = 1; break;
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_JSON: o->json = 1; break;
+        case OPT_MODE:
+            if (strcmp(arg, "supervised") == 0)
+                o->params.mode = AC_MODE_SUPERVISED;
+            else if (strcmp(arg, "unsupervised") == 0)
+                o->params.mode = AC_MODE_UNSUPERVISED;
+            else
+                return usage_error("--mode: '%s' is not 'supervised' or 'unsupervised'", arg);
+            break;
+        case OPT_ALGORITHM:
+            if (strcmp(arg, "attention") == 0)
+                o->kmeans = 0;
+            else if (strcmp(arg, "kmeans") == 0)
+                o->kmeans = 1;
+            else
+                return usage_error("--algorithm: '%s' is not 'attention' or 'kmeans'", arg);
+            break;
         case OPT_HEADER: o->csv.header = AC_HEADER_YES; break;
         case OPT_NO_HEADER: o->csv.header = AC_HEADER_NO; break;
         case OPT_LABEL: o->csv.label = arg; break;
@@ -454,6 +478,9 @@ static int parse_options(int argc, char **argv, options *o)
                            "cannot be combined with --test-fraction or --folds");
     if (o->csv.label && o->csv.no_label)
         return usage_error("--label and --no-label contradict each other");
+    if (o->kmeans && (o->test_fraction > 0.0 || o->folds || o->save))
+        return usage_error("--algorithm kmeans clusters the data once: it takes neither "
+                           "--test-fraction, --folds nor --save");
     return -1;
 }
 
@@ -529,8 +556,11 @@ static int on_epoch(const ac_epoch_report *r, void *user)
         rs->epochs[r->epoch] = *r;
     else if (r->epoch % rs->opt->print_every == 0 || last) {
         progress_clear(&rs->bar);
-        printf("Epoch %d/%d: Loss = %.4f, Accuracy = %.4f\n", r->epoch + 1, r->epochs, r->loss,
-               r->accuracy);
+        if (isnan(r->accuracy)) /* unsupervised refinement: no labels to be accurate to */
+            printf("Epoch %d/%d: Loss = %.4f\n", r->epoch + 1, r->epochs, r->loss);
+        else
+            printf("Epoch %d/%d: Loss = %.4f, Accuracy = %.4f\n", r->epoch + 1, r->epochs,
+                   r->loss, r->accuracy);
         fflush(stdout);
     }
     progress_update(&rs->bar, r->epoch + 1);
@@ -552,7 +582,10 @@ static void print_samples(const ac_dataset *ds, const int32_t *clusters, int K)
             printf("  Sample %zu: Features = [", i);
             for (size_t f = 0; f < F; f++)
                 printf("%s%.2f", f ? ", " : "", (double)x[i * F + f]);
-            printf("], True Label = %d\n", (int)labels[i]);
+            if (labels)
+                printf("], True Label = %d\n", (int)labels[i]);
+            else
+                printf("]\n");
             shown++;
         }
     }
@@ -685,7 +718,8 @@ static int write_assignments(const options *o, const ac_dataset *ds, const int32
     fprintf(out, "row,cluster,label\n");
     for (size_t i = 0; i < ac_dataset_rows(ds); i++) {
         fprintf(out, "%zu,%d,", i, (int)clusters[i]);
-        const char *name = ac_dataset_label_name(ds, (size_t)ac_dataset_labels(ds)[i]);
+        const int32_t *labels = ac_dataset_labels(ds);
+        const char *name = labels ? ac_dataset_label_name(ds, (size_t)labels[i]) : NULL;
         print_csv_field(out, name ? name : "");
         fputc('\n', out);
     }
@@ -712,7 +746,9 @@ static int run_chapter(const options *o, ac_dataset *ds)
     run_state rs;
     memset(&rs, 0, sizeof rs);
     int rc = EXIT_RUNTIME;
-    size_t N = ac_dataset_rows(ds);
+    size_t N = ac_dataset_rows(ds), K = (size_t)o->params.clusters;
+    int labelled = ac_dataset_labels(ds) != NULL;
+    double inertia = NAN;
 
     if (!o->json) {
         printf("Loaded %zu samples from %s\n", N, ac_dataset_source(ds));
@@ -726,56 +762,93 @@ static int run_chapter(const options *o, ac_dataset *ds)
         rc = report_error(&err);
         goto done;
     }
-    if (!o->json) {
-        printf("Starting training...\n");
-        fflush(stdout);
-    }
-    rs.opt = o;
-    if (o->json && !(rs.epochs = calloc((size_t)o->params.epochs, sizeof *rs.epochs))) {
-        fprintf(stderr, "attncluster: out of memory\n");
-        goto done;
-    }
-    progress_start(&rs.bar, !o->quiet && isatty(STDERR_FILENO), o->params.epochs);
-    if (ac_train(ds, &o->params, on_epoch, &rs, &model, &err) != AC_OK) {
-        progress_clear(&rs.bar);
-        rc = report_error(&err);
-        goto done;
-    }
-    size_t K = ac_model_clusters(model);
     if (!(clusters = malloc(N * sizeof *clusters))) {
         fprintf(stderr, "attncluster: out of memory\n");
         goto done;
     }
-    /* The chapter's inference: one forward pass over all rows, the attention
-     * running across the whole data set. */
-    if (ac_model_predict(model, ac_dataset_features(ds), N, AC_CONTEXT_BATCH, clusters, NULL,
-                         &err) != AC_OK ||
-        score(ds, clusters, K, o->params.seed, &s, &err) != 0) {
+    if (o->kmeans) {
+        /* The baseline: k-means++ and Lloyd on the scaled features. */
+        ac_kmeans_params kp = ac_kmeans_default_params(o->params.clusters);
+        kp.seed = o->params.seed;
+        if (!o->json)
+            printf("Clustering with k-means (k-means++, %d restarts)...\n", kp.restarts);
+        if (ac_kmeans(ac_dataset_features(ds), N, ac_dataset_features_count(ds), &kp, clusters,
+                      NULL, &inertia, &err) != AC_OK) {
+            rc = report_error(&err);
+            goto done;
+        }
+    } else {
+        if (!o->json) {
+            printf(o->params.mode == AC_MODE_UNSUPERVISED
+                       ? "Starting unsupervised training (labels are not used)...\n"
+                       : "Starting training...\n");
+            fflush(stdout);
+        }
+        rs.opt = o;
+        if (o->json && !(rs.epochs = calloc((size_t)o->params.epochs, sizeof *rs.epochs))) {
+            fprintf(stderr, "attncluster: out of memory\n");
+            goto done;
+        }
+        progress_start(&rs.bar, !o->quiet && isatty(STDERR_FILENO), o->params.epochs);
+        if (ac_train(ds, &o->params, on_epoch, &rs, &model, &err) != AC_OK) {
+            progress_clear(&rs.bar);
+            rc = report_error(&err);
+            goto done;
+        }
+        K = ac_model_clusters(model);
+        /* The chapter's inference: one forward pass over all rows, the
+         * attention running across the whole data set. */
+        if (ac_model_predict(model, ac_dataset_features(ds), N, AC_CONTEXT_BATCH, clusters,
+                             NULL, &err) != AC_OK) {
+            rc = report_error(&err);
+            goto done;
+        }
+    }
+    if (score(ds, clusters, K, o->params.seed, &s, &err) != 0) {
         rc = report_error(&err);
         goto done;
     }
     if (o->json) {
-        printf("{\"schema\":\"%s\",\"command\":\"train\",\"data\":", JSON_SCHEMA);
+        printf("{\"schema\":\"%s\",\"command\":\"train\",\"algorithm\":\"%s\",\"mode\":\"%s\","
+               "\"data\":",
+               JSON_SCHEMA, o->kmeans ? "kmeans" : "attention",
+               o->params.mode == AC_MODE_UNSUPERVISED || o->kmeans ? "unsupervised"
+                                                                    : "supervised");
         print_data_json(stdout, ds);
-        printf(",\"epochs\":[");
-        for (int e = 0; e < o->params.epochs; e++) {
-            printf("%s{\"epoch\":%d,\"loss\":", e ? "," : "", e + 1);
-            json_number(stdout, rs.epochs[e].loss);
-            printf(",\"accuracy\":");
-            json_number(stdout, rs.epochs[e].accuracy);
-            printf("}");
+        if (o->kmeans) {
+            printf(",\"inertia\":");
+            json_number(stdout, inertia);
+        } else {
+            printf(",\"epochs\":[");
+            for (int e = 0; e < o->params.epochs; e++) {
+                printf("%s{\"epoch\":%d,\"loss\":", e ? "," : "", e + 1);
+                json_number(stdout, rs.epochs[e].loss);
+                printf(",\"accuracy\":");
+                json_number(stdout, rs.epochs[e].accuracy);
+                printf("}");
+            }
+            printf("]");
         }
-        printf("],\"metrics\":");
-        print_metrics_json(stdout, &s.labels, &s.geometry, 1);
-        printf(",\"contingency\":");
-        print_contingency_json(stdout, s.table, K, s.C, dataset_label_name, ds);
+        printf(",\"metrics\":");
+        print_metrics_json(stdout, &s.labels, &s.geometry, labelled);
+        if (labelled) {
+            printf(",\"contingency\":");
+            print_contingency_json(stdout, s.table, K, s.C, dataset_label_name, ds);
+        }
         printf("}\n");
     } else {
-        printf("\nFinal clustering accuracy: %.4f\n", s.labels.raw_accuracy);
-        print_metrics_text(stdout, &s.labels, &s.geometry, 1);
+        if (o->kmeans)
+            printf("k-means inertia: %.6g\n", inertia);
+        if (labelled)
+            printf("\nFinal clustering accuracy: %.4f\n", s.labels.raw_accuracy);
+        else
+            printf("\n");
+        print_metrics_text(stdout, &s.labels, &s.geometry, labelled);
         printf("\n");
-        print_contingency(stdout, s.table, K, s.C, dataset_label_name, ds);
-        printf("\n");
+        if (labelled) {
+            print_contingency(stdout, s.table, K, s.C, dataset_label_name, ds);
+            printf("\n");
+        }
         print_samples(ds, clusters, (int)K);
     }
     if (o->save && (rc = save_model(o, model)) != 0)
@@ -918,10 +991,11 @@ static int run_train(const options *o)
     if (load_training_data(o, &ds, &err) != 0)
         return report_error(&err);
     int rc;
-    if (!ac_dataset_labels(ds)) {
+    int needs_labels = o->params.mode == AC_MODE_SUPERVISED && !o->kmeans;
+    if (!ac_dataset_labels(ds) && needs_labels) {
         fprintf(stderr, "%s: no label column: supervised training follows the labels "
-                        "(expected one: name it with --label; training without labels, "
-                        "--mode unsupervised, is not in this version yet)\n",
+                        "(expected one: name it with --label, or train without labels with "
+                        "--mode unsupervised)\n",
                 ac_dataset_source(ds));
         rc = EXIT_RUNTIME;
     } else if (o->folds || o->test_fraction > 0.0) {
