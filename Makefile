@@ -4,6 +4,7 @@
 #   make run        the chapter's Iris run
 #   make test       every test, then all of them again under ASan + UBSan
 #   make bench      attncluster against PyTorch, side by side (bench/RESULTS.md)
+#   make bench-quality  clustering quality against scikit-learn (bench/RESULTS.md)
 #   make clean
 #
 # WERROR=-Werror turns warnings into errors (CI does).
@@ -36,7 +37,7 @@ TOOL = $(BUILD)/attncluster
 TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict test_metrics test_evaluate test_kernels test_kmeans test_unsupervised
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all run test check test-build clean bench
+.PHONY: all run test check test-build clean bench bench-quality
 
 all: $(LIB) $(TOOL)
 
@@ -76,6 +77,11 @@ $(BUILD)/bench: bench/bench.c src/internal.h include/attncluster.h $(LIB)
 
 bench: $(TOOL) $(BUILD)/bench
 	/usr/bin/python3 bench/run.py
+
+# Clustering quality on Iris, Wine, Breast Cancer and a synthetic set, 10 seeds,
+# against scikit-learn (needs python3-sklearn). Appends to bench/RESULTS.md.
+bench-quality: $(TOOL)
+	/usr/bin/python3 bench/quality.py
 
 clean:
 	rm -rf build
