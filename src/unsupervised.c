@@ -149,19 +149,20 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
     }
 
     /* Warm-up on the k-means assignment, until the model reproduces it on
-     * WARMUP_AGREEMENT of the rows of an epoch's batches, or p->epochs. */
+     * WARMUP_AGREEMENT of the rows of an epoch's batches, or half the
+     * epochs; the refinement takes the rest, so the run is p->epochs. */
     ac_dataset warm = view;
     warm.labels = pseudo;
     warm.classes = K;
     tr.p.epochs = 1;
     relay rl = {callback, user, p->epochs, 0, 0.0};
     int epoch = 0;
-    for (; epoch < p->epochs && rl.last_accuracy < WARMUP_AGREEMENT; epoch++) {
+    int warmup_max = (p->epochs + 1) / 2;
+    for (; epoch < warmup_max && rl.last_accuracy < WARMUP_AGREEMENT; epoch++) {
         rl.offset = epoch;
         trainer_run_epochs(&tr, m, &warm, &rng, relay_epoch, &rl);
     }
-    int warmup = epoch;
-    int refine_end = warmup + (p->epochs + 1) / 2;
+    int warmup = epoch, refine_end = p->epochs;
 
     /* Refinement against sharpened targets, computed on the very batches
      * the epoch then trains on (a row's probabilities depend on its batch). */
@@ -197,7 +198,7 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
             loss_sum += trainer_step_soft(&tr, m, tr.batch_x, targets + start * K, B);
         }
         if (callback) {
-            ac_epoch_report r = {epoch, refine_end, loss_sum / (double)batches, NAN};
+            ac_epoch_report r = {epoch, p->epochs, loss_sum / (double)batches, NAN};
             if (callback(&r, user))
                 break;
         }

@@ -1345,6 +1345,14 @@ expect_lacks stdout "$T/out" "Final clustering accuracy"
 grep -q -E '^Silhouette: ' "$T/out" || fail "no silhouette line"
 end
 
+begin "--mode unsupervised --json reports every epoch of the run, no more"
+run --quiet --json --mode unsupervised --epochs 20
+expect_rc 0
+n=$(grep -o '"epoch":' "$T/out" | wc -l | tr -d ' ')
+[ "$n" -eq 20 ] || fail "$n epoch entries, expected 20"
+expect_has stdout "$T/out" '"mode":"unsupervised"'
+end
+
 usage_error "usage: --mode sideways" "--mode" "sideways" --mode sideways
 usage_error "usage: --algorithm kmeans with --folds" "--algorithm kmeans" "" --algorithm kmeans --folds 3
 

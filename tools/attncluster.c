@@ -552,8 +552,10 @@ static int on_epoch(const ac_epoch_report *r, void *user)
 {
     run_state *rs = user;
     int last = r->epoch + 1 == r->epochs;
-    if (rs->epochs)
-        rs->epochs[r->epoch] = *r;
+    if (rs->epochs) {
+        if (r->epoch >= 0 && r->epoch < rs->opt->params.epochs)
+            rs->epochs[r->epoch] = *r;
+    }
     else if (r->epoch % rs->opt->print_every == 0 || last) {
         progress_clear(&rs->bar);
         if (isnan(r->accuracy)) /* unsupervised refinement: no labels to be accurate to */
