@@ -470,6 +470,23 @@ ac_status ac_cluster_profiles(const ac_model *m, const float *x, size_t n,
                               const int32_t *clusters, size_t *sizes, double *means,
                               float *mins, float *maxs, ac_error *err);
 
+/* ---------------------------------------------------------------- choosing K */
+
+typedef struct ac_sweep_result {
+    int clusters;                 /* K */
+    ac_geometry_metrics geometry; /* of the clustering with K clusters */
+} ac_sweep_result;
+
+/* Clusters the (scaled) set for every K in kmin..kmax, with k-means when
+ * use_kmeans, else with ac_train and p (p->clusters ignored), and scores
+ * each clustering with the metrics that need no labels: out[K - kmin]. */
+ac_status ac_sweep(const ac_dataset *ds, const ac_params *p, int use_kmeans, int kmin, int kmax,
+                   ac_sweep_result *out, ac_error *err);
+
+/* The index of the best result by silhouette (the first of equals), or -1
+ * when no silhouette is defined. */
+int ac_sweep_best(const ac_sweep_result *r, int count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -236,3 +236,51 @@ ac_status ac_cluster_profiles(const ac_model *m, const float *x, size_t n,
         }
     return AC_OK;
 }
+
+/* --------------------------------------------------------------- choosing K */
+
+ac_status ac_sweep(const ac_dataset *ds, const ac_params *p, int use_kmeans, int kmin, int kmax,
+                   ac_sweep_result *out, ac_error *err)
+{
+    if (kmin < 2 || kmax < kmin || (size_t)kmax > ds->n)
+        return ac_set_error(err, AC_ERR_INVALID, ds->source, 0, 0,
+                            "cluster range %d..%d for %zu rows (expected 2 <= from <= to <= rows)",
+                            kmin, kmax, ds->n);
+    int32_t *clusters = ac_alloc(ds->n * sizeof *clusters);
+    if (!clusters)
+        return ac_set_error(err, AC_ERR_NOMEM, ds->source, 0, 0, "out of memory");
+    ac_status st = AC_OK;
+    for (int K = kmin; K <= kmax && st == AC_OK; K++) {
+        ac_sweep_result *r = &out[K - kmin];
+        memset(r, 0, sizeof *r);
+        r->clusters = K;
+        if (use_kmeans) {
+            ac_kmeans_params kp = ac_kmeans_default_params(K);
+            kp.seed = p->seed;
+            st = ac_kmeans(ds->x, ds->n, ds->f, &kp, clusters, NULL, NULL, err);
+        } else {
+            ac_params q = *p;
+            q.clusters = K;
+            ac_model *m = NULL;
+            st = ac_train(ds, &q, NULL, NULL, &m, err);
+            if (st == AC_OK)
+                st = ac_model_predict(m, ds->x, ds->n, AC_CONTEXT_BATCH, clusters, NULL, err);
+            ac_model_free(m);
+        }
+        if (st == AC_OK)
+            st = ac_metrics_geometry(ds->x, ds->n, ds->f, clusters, (size_t)K, p->seed,
+                                     &r->geometry, err);
+    }
+    ac_free(clusters);
+    return st;
+}
+
+int ac_sweep_best(const ac_sweep_result *r, int count)
+{
+    int best = -1;
+    for (int i = 0; i < count; i++)
+        if (isfinite(r[i].geometry.silhouette) &&
+            (best < 0 || r[i].geometry.silhouette > r[best].geometry.silhouette))
+            best = i;
+    return best;
+}

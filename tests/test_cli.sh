@@ -1353,6 +1353,30 @@ n=$(grep -o '"epoch":' "$T/out" | wc -l | tr -d ' ')
 expect_has stdout "$T/out" '"mode":"unsupervised"'
 end
 
+begin "sweep prints silhouette, Davies-Bouldin and Calinski-Harabasz per K and marks the best"
+run sweep --quiet --algorithm kmeans data/iris.csv
+expect_rc 0
+rows=$(grep -c -E '^[ *] +[0-9]+ +-?[0-9]\.[0-9]{4} +[0-9]+\.[0-9]{4} +[0-9]+\.[0-9]{4}$' "$T/out")
+[ "$rows" -eq 9 ] || { fail "$rows K rows, expected 9 (K = 2..10)"; show stdout "$T/out"; }
+stars=$(grep -c '^\*' "$T/out")
+[ "$stars" -eq 1 ] || fail "$stars rows marked best, expected 1"
+expect_has stdout "$T/out" "Best by silhouette (*): K = 2"
+run sweep --quiet --json --clusters 2..4 data/iris.csv
+expect_rc 0
+expect_has stdout "$T/out" '"command":"sweep"'
+expect_has stdout "$T/out" '"best":'
+end
+
+begin "train --clusters auto takes the sweep's best K"
+run --algorithm kmeans --clusters auto --data data/wine.csv
+expect_rc 0
+expect_has stderr "$T/err" "Chose K = 3: the best silhouette"
+expect_has stdout "$T/out" "Cluster 2:"
+expect_lacks stdout "$T/out" "Cluster 3:"
+end
+
+usage_error "usage: sweep --clusters 5..3" "--clusters" "5..3" sweep --clusters 5..3 data/iris.csv
+usage_error "usage: sweep --mode supervised" "sweep clusters without labels" "" sweep --mode supervised data/iris.csv
 usage_error "usage: --mode sideways" "--mode" "sideways" --mode sideways
 usage_error "usage: --algorithm kmeans with --folds" "--algorithm kmeans" "" --algorithm kmeans --folds 3
 

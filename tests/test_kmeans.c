@@ -128,6 +128,32 @@ static void every_allocation_failure_in_kmeans_is_clean(void)
     CHECK(ok);
 }
 
+/* Three tight, far-apart groups: the sweep's silhouette picks K = 3. */
+static void the_sweep_picks_the_number_of_well_separated_groups(void)
+{
+    float x[60 * 2];
+    ac_rng rng;
+    ac_rng_seed(&rng, 4);
+    for (int i = 0; i < 60; i++) {
+        int g = i % 3;
+        x[i * 2] = (float)(g * 10) + 0.3f * (float)ac_rng_normal(&rng);
+        x[i * 2 + 1] = (float)(g == 1 ? 10 : 0) + 0.3f * (float)ac_rng_normal(&rng);
+    }
+    ac_dataset *ds = NULL;
+    CHECK_INT_EQ(ac_dataset_from_floats(x, 60, 2, NULL, &ds, NULL), AC_OK);
+    ac_params p = ac_params_default();
+    ac_sweep_result r[5];
+    CHECK_INT_EQ(ac_sweep(ds, &p, 1, 2, 6, r, NULL), AC_OK);
+    int best = ac_sweep_best(r, 5);
+    CHECK(best >= 0 && r[best].clusters == 3);
+    for (int i = 0; i < 5; i++)
+        CHECK_INT_EQ(r[i].clusters, 2 + i);
+    ac_error err;
+    CHECK_INT_EQ(ac_sweep(ds, &p, 1, 1, 6, r, &err), AC_ERR_INVALID);
+    CHECK_INT_EQ(ac_sweep(ds, &p, 1, 5, 4, r, &err), AC_ERR_INVALID);
+    ac_dataset_free(ds);
+}
+
 int main(void)
 {
     RUN_TEST(kmeans_matches_scikit_learns_inertia_on_iris);
@@ -136,5 +162,6 @@ int main(void)
     RUN_TEST(kmeans_matches_scikit_learns_inertia_on_blobs);
     RUN_TEST(kmeans_is_reproducible_and_refuses_bad_sizes);
     RUN_TEST(every_allocation_failure_in_kmeans_is_clean);
+    RUN_TEST(the_sweep_picks_the_number_of_well_separated_groups);
     TEST_MAIN_END();
 }

@@ -29,7 +29,7 @@
 #define DEFAULT_DATA "data/iris.csv"
 #define SAMPLES_PER_CLUSTER 5
 
-typedef enum command { CMD_TRAIN, CMD_PREDICT, CMD_EVAL, CMD_INFO } command;
+typedef enum command { CMD_TRAIN, CMD_PREDICT, CMD_EVAL, CMD_INFO, CMD_SWEEP } command;
 
 typedef struct options {
     command cmd;
@@ -49,6 +49,9 @@ typedef struct options {
     int quiet;
     int json;
     int kmeans;              /* --algorithm kmeans */
+    int auto_k;              /* train --clusters auto */
+    int kmin, kmax;          /* sweep --clusters FROM..TO [2..10] */
+    int mode_set;            /* --mode given */
     const char **feature_list; /* --features, split at commas (malloc'd) */
 } options;
 
@@ -62,6 +65,7 @@ static void print_usage(FILE *out)
             "       attncluster predict --model FILE [--output OUT.csv] [options] DATA.csv\n"
             "       attncluster eval --model FILE [options] DATA.csv\n"
             "       attncluster info FILE\n"
+            "       attncluster sweep [--clusters FROM..TO] [options] DATA.csv\n"
             "\n"
             "Trains a self-attention clustering model on a CSV file and prints the\n"
             "clustering, as the chapter \"Clustering with Attention\" does. With no\n"
@@ -76,7 +80,8 @@ static void print_usage(FILE *out)
             "  --lr X                  AdamW learning rate [%g]\n"
             "  --weight-decay X        AdamW weight decay [%g]\n"
             "  --epochs N              passes over the data [%d]\n"
-            "  --clusters K            number of clusters [%d]\n"
+            "  --clusters K            number of clusters, or 'auto': the best of 2..10 by\n"
+            "                          silhouette, as 'sweep' finds it [%d]\n"
             "  --print-every N         print the loss every N epochs [10]\n"
             "  --seed N                seed of the one random generator [%llu]\n"
             "  --attention-scale S     'none' (the chapter's code) or 'sqrt' (1/sqrt(H)) [none]\n"
@@ -104,6 +109,11 @@ static void print_usage(FILE *out)
             "  --no-label              there is no label column\n"
             "  --drop-missing          drop rows with an empty, NA or NaN cell instead of\n"
             "                          failing (train, eval) [off]\n"
+            "\n"
+            "sweep: trains for each K of --clusters FROM..TO [2..10] without labels\n"
+            "  (unsupervised attention, or k-means with --algorithm kmeans) and prints\n"
+            "  silhouette, Davies-Bouldin and Calinski-Harabasz per K, the best by\n"
+            "  silhouette marked; it takes train's other options\n"
             "\n"
             "predict and eval options:\n"
             "  --model FILE            a model saved by 'train --save'\n"
@@ -260,8 +270,12 @@ static const unsigned long long command_options[] = {
     [CMD_EVAL] = BIT(OPT_MODEL) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET) | CSV_READING |
                  BIT(OPT_DROP) | BIT(OPT_JSON),
     [CMD_INFO] = 0,
+    [CMD_SWEEP] = BIT(OPT_HIDDEN) | BIT(OPT_BATCH) | BIT(OPT_LR) | BIT(OPT_WD) | BIT(OPT_EPOCHS) |
+                  BIT(OPT_CLUSTERS) | BIT(OPT_SEED) | BIT(OPT_SCALE) | BIT(OPT_QUIET) |
+                  CSV_READING | BIT(OPT_FEATURES) | BIT(OPT_DROP) | BIT(OPT_NORMALIZE) |
+                  BIT(OPT_JSON) | BIT(OPT_MODE) | BIT(OPT_ALGORITHM),
 };
-static const char *const command_names[] = {"train", "predict", "eval", "info"};
+static const char *const command_names[] = {"train", "predict", "eval", "info", "sweep"};
 
 /* Splits "a,b,c" in place into a NULL-terminated list. */
 static const char **split_list(char *arg, size_t *count)
@@ -365,6 +379,26 @@ static int parse_options(int argc, char **argv, options *o)
                 return rc;
             break;
         case OPT_CLUSTERS:
+            if (o->cmd == CMD_TRAIN && strcmp(arg, "auto") == 0) {
+                o->auto_k = 1;
+                break;
+            }
+            if (o->cmd == CMD_SWEEP) {
+                long a, b;
+                char *dots = strstr(arg, "..");
+                if (!dots)
+                    return usage_error("--clusters: '%s' is not a range FROM..TO", arg);
+                *dots = '\0';
+                int ok = parse_long(arg, 2, 65536, &a) && parse_long(dots + 2, 2, 65536, &b) && a <= b;
+                *dots = '.';
+                if (!ok)
+                    return usage_error("--clusters: '%s' is not a range FROM..TO with 2 <= FROM <= "
+                                       "TO",
+                                       arg);
+                o->kmin = (int)a;
+                o->kmax = (int)b;
+                break;
+            }
             if ((rc = int_option("clusters", arg, 1, 65536, &o->params.clusters)) >= 0)
                 return rc;
             break;
@@ -390,6 +424,7 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_JSON: o->json = 1; break;
         case OPT_MODE:
+            o->mode_set = 1;
             if (strcmp(arg, "supervised") == 0)
                 o->params.mode = AC_MODE_SUPERVISED;
             else if (strcmp(arg, "unsupervised") == 0)
@@ -461,6 +496,10 @@ static int parse_options(int argc, char **argv, options *o)
     }
     /* train takes no positional argument; the others exactly one file. */
     int want = o->cmd == CMD_TRAIN ? 0 : 1;
+    if (o->cmd == CMD_SWEEP && !o->mode_set)
+        o->params.mode = AC_MODE_UNSUPERVISED; /* choosing K is done without labels */
+    if (o->cmd == CMD_SWEEP && o->params.mode == AC_MODE_SUPERVISED)
+        return usage_error("sweep clusters without labels: --mode supervised does not apply");
     if (argc - optind > want)
         return usage_error("unexpected argument '%s'", argv[optind + want]);
     if (argc - optind < want)
@@ -986,6 +1025,82 @@ done:
     return rc;
 }
 
+/* Sweeps K over [kmin, kmax] on a scaled copy of raw (labels unused);
+ * fills results (kmax - kmin + 1). Returns the best index, or -1. */
+static int sweep_k(const options *o, const ac_dataset *raw, int kmin, int kmax,
+                   ac_sweep_result *results, ac_error *err)
+{
+    size_t N = ac_dataset_rows(raw);
+    unsigned char *none = calloc(N ? N : 1, 1);
+    ac_dataset *copy = NULL;
+    int best = -2;
+    ac_params p = o->params;
+    if (p.mode == AC_MODE_SUPERVISED)
+        p.mode = AC_MODE_UNSUPERVISED; /* K is chosen without labels */
+    if (none && ac_dataset_subset(raw, none, 0, &copy, err) == AC_OK &&
+        ac_dataset_normalize(copy, o->normalize, err) == AC_OK &&
+        ac_sweep(copy, &p, o->kmeans, kmin, kmax, results, err) == AC_OK)
+        best = ac_sweep_best(results, kmax - kmin + 1);
+    if (!none)
+        snprintf(err->message, sizeof err->message, "out of memory");
+    ac_dataset_free(copy);
+    free(none);
+    return best;
+}
+
+static int run_sweep(const options *o)
+{
+    ac_error err;
+    ac_dataset *ds = NULL;
+    if (load_csv(o, o->data, &ds, &err) != 0)
+        return report_error(&err);
+    int kmin = o->kmin ? o->kmin : 2, kmax = o->kmax ? o->kmax : 10;
+    if ((size_t)kmax > ac_dataset_rows(ds))
+        kmax = (int)ac_dataset_rows(ds);
+    int count = kmax - kmin + 1 > 0 ? kmax - kmin + 1 : 1;
+    ac_sweep_result *r = calloc((size_t)count, sizeof *r);
+    int best = r ? sweep_k(o, ds, kmin, kmax, r, &err) : -2;
+    int rc = 0;
+    if (best == -2) {
+        rc = r ? report_error(&err) : (fprintf(stderr, "attncluster: out of memory\n"), 1);
+    } else if (o->json) {
+        printf("{\"schema\":\"%s\",\"command\":\"sweep\",\"algorithm\":\"%s\",\"data\":",
+               JSON_SCHEMA, o->kmeans ? "kmeans" : "attention");
+        print_data_json(stdout, ds);
+        printf(",\"best\":");
+        if (best >= 0)
+            printf("%d", r[best].clusters);
+        else
+            printf("null");
+        printf(",\"results\":[");
+        for (int i = 0; i < count; i++) {
+            printf("%s{\"clusters\":%d,\"silhouette\":", i ? "," : "", r[i].clusters);
+            json_number(stdout, r[i].geometry.silhouette);
+            printf(",\"davies_bouldin\":");
+            json_number(stdout, r[i].geometry.davies_bouldin);
+            printf(",\"calinski_harabasz\":");
+            json_number(stdout, r[i].geometry.calinski_harabasz);
+            printf("}");
+        }
+        printf("]}\n");
+    } else {
+        printf("Sweeping K = %d..%d on %s with %s (labels are not used)\n", kmin, kmax,
+               ac_dataset_source(ds), o->kmeans ? "k-means" : "unsupervised attention");
+        printf("     K   silhouette   Davies-Bouldin   Calinski-Harabasz\n");
+        for (int i = 0; i < count; i++)
+            printf("%s %4d   %10.4f   %14.4f   %17.4f\n", i == best ? "*" : " ", r[i].clusters,
+                   r[i].geometry.silhouette, r[i].geometry.davies_bouldin,
+                   r[i].geometry.calinski_harabasz);
+        if (best >= 0)
+            printf("Best by silhouette (*): K = %d\n", r[best].clusters);
+        else
+            printf("No silhouette is defined for these K\n");
+    }
+    free(r);
+    ac_dataset_free(ds);
+    return finish_output(rc);
+}
+
 static int run_train(const options *o)
 {
     ac_error err;
@@ -1000,10 +1115,30 @@ static int run_train(const options *o)
                         "--mode unsupervised)\n",
                 ac_dataset_source(ds));
         rc = EXIT_RUNTIME;
-    } else if (o->folds || o->test_fraction > 0.0) {
-        rc = run_heldout(o, ds);
     } else {
-        rc = run_chapter(o, ds);
+        options chosen = *o;
+        rc = 0;
+        if (o->auto_k) {
+            /* --clusters auto: the sweep's best K by silhouette, over 2..10. */
+            int kmax = ac_dataset_rows(ds) < 10 ? (int)ac_dataset_rows(ds) : 10;
+            ac_sweep_result r[9];
+            int best = kmax >= 2 ? sweep_k(o, ds, 2, kmax, r, &err) : -1;
+            if (best == -2) {
+                rc = report_error(&err);
+            } else if (best < 0) {
+                fprintf(stderr, "%s: no K in 2..%d has a defined silhouette (expected "
+                                "--clusters K)\n", ac_dataset_source(ds), kmax);
+                rc = EXIT_RUNTIME;
+            } else {
+                chosen.params.clusters = r[best].clusters;
+                if (!o->quiet)
+                    fprintf(stderr, "Chose K = %d: the best silhouette (%.4f) of K = 2..%d\n",
+                            r[best].clusters, r[best].geometry.silhouette, kmax);
+            }
+        }
+        if (rc == 0)
+            rc = chosen.folds || chosen.test_fraction > 0.0 ? run_heldout(&chosen, ds)
+                                                           : run_chapter(&chosen, ds);
     }
     ac_dataset_free(ds);
     return finish_output(rc);
@@ -1282,7 +1417,7 @@ int main(int argc, char **argv)
                strcmp(argv[1], command_names[i]) != 0)
             i++;
         if (i == sizeof command_names / sizeof command_names[0])
-            return usage_error("unknown command '%s' (expected train, predict, eval or info)",
+            return usage_error("unknown command '%s' (expected train, predict, eval, info or sweep)",
                                argv[1]);
         o.cmd = (command)i;
         first = 2;
@@ -1294,6 +1429,7 @@ int main(int argc, char **argv)
         case CMD_PREDICT: rc = run_predict(&o); break;
         case CMD_EVAL: rc = run_eval(&o); break;
         case CMD_INFO: rc = run_info(&o); break;
+        case CMD_SWEEP: rc = run_sweep(&o); break;
         case CMD_TRAIN: rc = run_train(&o); break;
         }
     }
