@@ -438,8 +438,9 @@ void trainer_free(trainer *tr);
  * when it has them) and p. order (N) is scratch. */
 ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const ac_params *p,
                                 uint32_t *order, ac_error *err);
-/* p.epochs epochs of the chapter's loop over ds (labelled, N rows), the
- * shuffles drawn from rng; the callback after each epoch may stop it. */
+/* p.epochs epochs of the chapter's loop over ds (labelled, N rows) in
+ * batches of p.batch_size (at most the trainer's capacity), the shuffles
+ * drawn from rng; the callback after each epoch may stop it. */
 void trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *rng,
                         ac_epoch_callback callback, void *user);
 

@@ -246,6 +246,8 @@ void trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *
 {
     const ac_params *p = &tr->p;
     size_t N = ds->n, F = ds->f, cap = (size_t)tr->acts.capacity;
+    if (p->batch_size >= 1 && (size_t)p->batch_size < cap)
+        cap = (size_t)p->batch_size; /* batches of p.batch_size, up to the capacity */
     const float *X = ds->x;
     const int32_t *Y = ds->labels;
     size_t batches = (N + cap - 1) / cap;

@@ -148,13 +148,15 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
         goto done;
     }
 
-    /* Warm-up on the k-means assignment, until the model reproduces it on
-     * WARMUP_AGREEMENT of the rows of an epoch's batches, or half the
-     * epochs; the refinement takes the rest, so the run is p->epochs. */
+    /* Warm-up on the k-means assignment, in the chapter's mini-batches,
+     * until the model reproduces it on WARMUP_AGREEMENT of the rows of an
+     * epoch's batches, or half the epochs; the refinement takes the rest,
+     * so the run is p->epochs. */
     ac_dataset warm = view;
     warm.labels = pseudo;
     warm.classes = K;
     tr.p.epochs = 1;
+    tr.p.batch_size = p->batch_size;
     relay rl = {callback, user, p->epochs, 0, 0.0};
     int epoch = 0;
     int warmup_max = (p->epochs + 1) / 2;
@@ -168,6 +170,8 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
      * the epoch then trains on (a row's probabilities depend on its batch). */
     size_t batches = (N + (size_t)cap - 1) / (size_t)cap;
     float *xs = NULL;
+    tr.p.batch_size = cap; /* the refinement trains on the prediction context */
+    int refined = 0;
     for (epoch = warmup; epoch < refine_end; epoch++) {
         for (size_t i = 0; i < N; i++)
             tr.order[i] = (uint32_t)i;
@@ -182,8 +186,11 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
             crossentropy_forward(tr.acts.probs, NULL, tr.acts.logits, NULL, B, m->K);
             memcpy(q + start * K, tr.acts.probs, (size_t)B * K * sizeof(float));
         }
-        if (epoch > warmup && smallest_share(q, N, K, counts) < MIN_CLUSTER_SHARE) {
-            memcpy(m->params, saved, m->n_params * sizeof(float));
+        if (smallest_share(q, N, K, counts) < MIN_CLUSTER_SHARE) {
+            /* The last epoch left a cluster nearly empty: undo it and stop
+             * (before the first refinement epoch there is nothing to undo). */
+            if (epoch > warmup)
+                memcpy(m->params, saved, m->n_params * sizeof(float));
             break;
         }
         memcpy(saved, m->params, m->n_params * sizeof(float));
@@ -197,6 +204,7 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
                        F * sizeof(float));
             loss_sum += trainer_step_soft(&tr, m, tr.batch_x, targets + start * K, B);
         }
+        refined = 1;
         if (callback) {
             ac_epoch_report r = {epoch, p->epochs, loss_sum / (double)batches, NAN};
             if (callback(&r, user))
@@ -206,7 +214,7 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
     (void)xs;
     /* A last check of the final model against collapse. */
     predict_all(&tr, m, ds->x, N, q);
-    if (refine_end > warmup + 1 && smallest_share(q, N, K, counts) < MIN_CLUSTER_SHARE)
+    if (refined && smallest_share(q, N, K, counts) < MIN_CLUSTER_SHARE)
         memcpy(m->params, saved, m->n_params * sizeof(float));
     if ((st = keep_data_description(m, &view, p, tr.order, err)) != AC_OK)
         goto done;
