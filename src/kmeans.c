@@ -87,6 +87,31 @@ static void seed_centres(const float *x, size_t n, size_t F, int K, ac_rng *rng,
     }
 }
 
+/* Assigns every row to its nearest centre (the first of equals); returns
+ * the inertia and counts in *changed the rows whose cluster changed. */
+static double assign_nearest(const float *x, size_t n, size_t F, int K, const float *centers,
+                             int32_t *assign, size_t *changed)
+{
+    double inertia = 0.0;
+    size_t moved = 0;
+    for (size_t i = 0; i < n; i++) {
+        int best = 0;
+        double bd = dist2(x + i * F, centers, F);
+        for (int k = 1; k < K; k++) {
+            double d = dist2(x + i * F, centers + (size_t)k * F, F);
+            if (d < bd) {
+                bd = d;
+                best = k;
+            }
+        }
+        moved += assign[i] != best;
+        assign[i] = best;
+        inertia += bd;
+    }
+    *changed = moved;
+    return inertia;
+}
+
 /* Lloyd's iterations from the given centres; returns the inertia. */
 static double lloyd(const float *x, size_t n, size_t F, int K, const ac_kmeans_params *p,
                     double tol_abs, float *centers, int32_t *assign, double *sums,
@@ -96,22 +121,8 @@ static double lloyd(const float *x, size_t n, size_t F, int K, const ac_kmeans_p
         assign[i] = -1;
     double inertia = 0.0;
     for (int it = 0; it < p->max_iter; it++) {
-        size_t changed = 0;
-        inertia = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            int best = 0;
-            double bd = dist2(x + i * F, centers, F);
-            for (int k = 1; k < K; k++) {
-                double d = dist2(x + i * F, centers + (size_t)k * F, F);
-                if (d < bd) {
-                    bd = d;
-                    best = k;
-                }
-            }
-            changed += assign[i] != best;
-            assign[i] = best;
-            inertia += bd;
-        }
+        size_t changed;
+        inertia = assign_nearest(x, n, F, K, centers, assign, &changed);
         if (changed == 0)
             break;
         memset(sums, 0, (size_t)K * F * sizeof(double));
@@ -148,20 +159,7 @@ static double lloyd(const float *x, size_t n, size_t F, int K, const ac_kmeans_p
         }
         if (shift <= tol_abs) {
             /* Converged by the centres: one last assignment to match them. */
-            inertia = 0.0;
-            for (size_t i = 0; i < n; i++) {
-                int best = 0;
-                double bd = dist2(x + i * F, centers, F);
-                for (int k = 1; k < K; k++) {
-                    double d = dist2(x + i * F, centers + (size_t)k * F, F);
-                    if (d < bd) {
-                        bd = d;
-                        best = k;
-                    }
-                }
-                assign[i] = best;
-                inertia += bd;
-            }
+            inertia = assign_nearest(x, n, F, K, centers, assign, &changed);
             break;
         }
     }
