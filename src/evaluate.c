@@ -102,7 +102,6 @@ ac_status ac_split_folds(const ac_dataset *ds, int folds, uint64_t seed, int32_t
     ac_status st = shuffled_groups(ds, seed, &order, &starts, &groups, err);
     if (st != AC_OK)
         return st;
-    (void)groups;
     /* Deal the rows out group after group, continuing the count, so that
      * fold sizes differ by at most one row overall. */
     for (size_t i = 0; i < ds->n; i++)

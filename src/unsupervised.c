@@ -177,7 +177,6 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
     /* Refinement against sharpened targets, computed on the very batches
      * the epoch then trains on (a row's probabilities depend on its batch). */
     size_t batches = (N + (size_t)cap - 1) / (size_t)cap;
-    float *xs = NULL;
     tr.p.batch_size = cap; /* the refinement trains on the prediction context */
     int refined = 0;
     for (epoch = warmup; epoch < refine_end; epoch++) {
@@ -226,7 +225,6 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
                 break;
         }
     }
-    (void)xs;
     /* A last check of the final model against collapse. */
     predict_all(&tr, m, ds->x, N, q);
     if (refined && smallest_share(q, N, K, counts) < MIN_CLUSTER_SHARE)
