@@ -86,21 +86,27 @@ static double smallest_share(const float *q, size_t N, size_t K, size_t *counts)
 #define WARMUP_AGREEMENT 0.99
 
 /* Passes the warm-up's epochs on with the run's total. */
+/* Passes the warm-up's epochs on to the caller's callback: each of the
+ * run's epochs is `inner` passes of trainer_run_epochs, reported once, as
+ * epoch `offset` of `total`. */
 typedef struct relay {
     ac_epoch_callback callback;
     void *user;
-    int total;          /* epochs of the whole run, as reported */
-    int offset;         /* the run's epoch number of this one-epoch call */
+    int total;
+    int offset;
+    int inner;
     double last_accuracy;
 } relay;
 
 static int relay_epoch(const ac_epoch_report *r, void *user)
 {
     relay *rl = user;
-    ac_epoch_report copy = *r;
-    copy.epoch = rl->offset + r->epoch;
-    copy.epochs = rl->total;
     rl->last_accuracy = r->accuracy;
+    if (r->epoch + 1 < rl->inner)
+        return 0;
+    ac_epoch_report copy = *r;
+    copy.epoch = rl->offset;
+    copy.epochs = rl->total;
     return rl->callback ? rl->callback(&copy, rl->user) : 0;
 }
 
@@ -156,16 +162,18 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
         goto done;
     }
 
-    /* Warm-up on the k-means assignment, in the chapter's mini-batches,
-     * until the model reproduces it on WARMUP_AGREEMENT of the rows of an
-     * epoch's batches, or half the epochs; the refinement takes the rest,
-     * so the run is p->epochs. */
+    /* Warm-up on the k-means assignment, in the context the model will
+     * predict with, until it reproduces the assignment on WARMUP_AGREEMENT
+     * of the rows, or half the epochs; the refinement takes the rest, so
+     * the run is p->epochs. An epoch makes as many steps as the chapter's
+     * mini-batches would (N / batch_size), each over the whole context. */
+    int steps = (int)((N + (size_t)p->batch_size - 1) / (size_t)p->batch_size);
     ac_dataset warm = view;
     warm.labels = pseudo;
     warm.classes = K;
-    tr.p.epochs = 1;
-    tr.p.batch_size = p->batch_size;
-    relay rl = {callback, user, p->epochs, 0, 0.0};
+    tr.p.epochs = steps;
+    tr.p.batch_size = cap;
+    relay rl = {callback, user, p->epochs, 0, steps, 0.0};
     int epoch = 0;
     int warmup_max = (p->epochs + 1) / 2;
     for (; epoch < warmup_max && rl.last_accuracy < WARMUP_AGREEMENT; epoch++) {
@@ -177,7 +185,6 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
     /* Refinement against sharpened targets, computed on the very batches
      * the epoch then trains on (a row's probabilities depend on its batch). */
     size_t batches = (N + (size_t)cap - 1) / (size_t)cap;
-    tr.p.batch_size = cap; /* the refinement trains on the prediction context */
     int refined = 0;
     for (epoch = warmup; epoch < refine_end; epoch++) {
         for (size_t i = 0; i < N; i++)
@@ -210,14 +217,16 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
                                      (k == (size_t)c ? ANCHOR : 0.0f);
         }
         double loss_sum = 0.0;
-        for (size_t bi = 0; bi < batches; bi++) {
-            size_t start = bi * (size_t)cap;
-            int B = (int)(N - start < (size_t)cap ? N - start : (size_t)cap);
-            for (int b = 0; b < B; b++)
-                memcpy(tr.batch_x + (size_t)b * F, ds->x + (size_t)tr.order[start + (size_t)b] * F,
-                       F * sizeof(float));
-            loss_sum += trainer_step_soft(&tr, m, tr.batch_x, targets + start * K, B);
-        }
+        for (int pass = 0; pass < steps; pass++)
+            for (size_t bi = 0; bi < batches; bi++) {
+                size_t start = bi * (size_t)cap;
+                int B = (int)(N - start < (size_t)cap ? N - start : (size_t)cap);
+                for (int b = 0; b < B; b++)
+                    memcpy(tr.batch_x + (size_t)b * F,
+                           ds->x + (size_t)tr.order[start + (size_t)b] * F, F * sizeof(float));
+                loss_sum += trainer_step_soft(&tr, m, tr.batch_x, targets + start * K, B);
+            }
+        loss_sum /= steps;
         refined = 1;
         if (callback) {
             ac_epoch_report r = {epoch, p->epochs, loss_sum / (double)batches, NAN};
