@@ -5,12 +5,14 @@
  *
  *   1. k-means++ on the scaled features gives a first assignment (the only
  *      use of k-means: an initialiser).
- *   2. Warm-up: the model trains with cross-entropy on that assignment, in
- *      the chapter's mini-batches, until it agrees with it on 99% of the
- *      rows (at most half the epochs), so that it starts from k-means.
+ *   2. Warm-up: the model trains with cross-entropy on that assignment in
+ *      the context it will predict with (the whole set up to 1,024 rows;
+ *      N / batch_size steps an epoch), until it agrees with it on 99% of
+ *      the rows (at most half the epochs), so that it starts from k-means.
+ *      (Trained in the chapter's mini-batches instead, it agreed with
+ *      k-means in those batches but not when predicting over the whole set.)
  *   3. Refinement: each later epoch computes the model's probabilities
- *      q_ik for every row on the batches it then trains on (the whole set
- *      up to 1,024 rows: the context the model predicts with), turns them
+ *      q_ik for every row on the batches it then trains on, turns them
  *      into sharpened targets
  *          p_ik = (q_ik² / f_k) / Σ_k' (q_ik'² / f_k'),   f_k = Σ_i q_ik,
  *      which favour confident assignments while dividing by the cluster's
