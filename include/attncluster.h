@@ -40,6 +40,12 @@ extern "C" {
 /* The version of the library actually linked, e.g. "0.1.0". */
 const char *ac_version(void);
 
+/* Asks a training run in progress to stop at the end of its current step;
+ * it then returns AC_ERR_INTERRUPTED saying where it stopped, and no model.
+ * Safe to call from a signal handler (it sets a sig_atomic_t); the request
+ * is used up by the run that stops for it. */
+void ac_request_stop(void);
+
 /* Threads for the library's parallel loops (OpenMP); results are identical
  * for any count. Returns the count in effect: 1 in a build without OpenMP. */
 int ac_set_threads(int n);
@@ -52,7 +58,9 @@ typedef enum ac_status {
     AC_ERR_IO,      /* a file could not be opened, read or written */
     AC_ERR_PARSE,   /* a file's contents do not follow the expected format */
     AC_ERR_DATA,    /* well-formed data that cannot be used (too few rows, ...) */
-    AC_ERR_INVALID  /* an argument or parameter out of range */
+    AC_ERR_INVALID, /* an argument or parameter out of range */
+    AC_ERR_DIVERGED,   /* training produced a NaN or infinite loss or weight */
+    AC_ERR_INTERRUPTED /* training stopped by ac_request_stop (SIGINT in the tool) */
 } ac_status;
 
 /* A constant, human-readable name for a status ("out of memory", ...). */
@@ -332,8 +340,10 @@ typedef int (*ac_epoch_callback)(const ac_epoch_report *report, void *user);
  * model keeps the set's feature and label names, its normalisation and its
  * reference rows (AC_MAX_REFERENCE_ROWS).
  * Errors: AC_ERR_INVALID (bad params), AC_ERR_DATA (no labels, fewer rows
- * than clusters, a label >= clusters), AC_ERR_NOMEM. All memory is allocated
- * before the first step; a training step itself never allocates or fails. */
+ * than clusters, a label >= clusters), AC_ERR_NOMEM, AC_ERR_DIVERGED (a
+ * non-finite loss or weight: the message names the epoch and step),
+ * AC_ERR_INTERRUPTED (ac_request_stop). All memory is allocated before the
+ * first step; a training step itself never allocates. */
 ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
                    void *user, ac_model **out, ac_error *err);
 

@@ -44,6 +44,10 @@ ac_status ac_set_error(ac_error *err, ac_status status, const char *source, long
 #endif
     ;
 
+/* The stop request of ac_request_stop: pending, and used up. */
+int stop_pending(void);
+void stop_clear(void);
+
 /* Names the column an error is about (err may be NULL). */
 void ac_error_set_column_name(ac_error *err, const char *name);
 
@@ -420,6 +424,10 @@ typedef struct trainer {
     float *batch_x;       /* (B, F) rows of the current batch */
     int32_t *batch_y;     /* (B) their labels */
     float *batch_p;       /* (B, K) their soft targets (unsupervised training) */
+    long sigint_at_step;  /* test hook: raise SIGINT after this step (0: never) */
+    ac_status halt;       /* why training stopped early: AC_ERR_DIVERGED/INTERRUPTED */
+    int halt_epoch, halt_step, halt_steps; /* where: 1-based epoch, step of steps */
+    double halt_loss;
 } trainer;
 
 /* Buffers for batches of up to `capacity` rows of a set of N rows. */
@@ -440,9 +448,18 @@ ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const ac_para
                                 uint32_t *order, ac_error *err);
 /* p.epochs epochs of the chapter's loop over ds (labelled, N rows) in
  * batches of p.batch_size (at most the trainer's capacity), the shuffles
- * drawn from rng; the callback after each epoch may stop it. */
-void trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *rng,
-                        ac_epoch_callback callback, void *user);
+ * drawn from rng; the callback after each epoch may stop it. Returns AC_OK,
+ * or the trainer's halt status when a step diverged or a stop was requested
+ * (trainer_check). */
+ac_status trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *rng,
+                             ac_epoch_callback callback, void *user);
+/* After a step of `loss` (step `step` of `steps` in epoch `epoch`, 0-based):
+ * AC_ERR_DIVERGED if the loss or a weight is not finite, AC_ERR_INTERRUPTED
+ * if a stop was requested, else AC_OK; records the position in tr. */
+ac_status trainer_check(trainer *tr, const ac_model *m, double loss, int epoch, int step,
+                        int steps);
+/* Fills err with the trainer's halt: where it stopped and why. */
+ac_status trainer_halt_error(const trainer *tr, ac_error *err);
 
 /* ----------------------------------------------------------- optim.c */
 

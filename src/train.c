@@ -9,6 +9,9 @@
  */
 #include "internal.h"
 
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 void trainer_free(trainer *tr)
@@ -50,6 +53,10 @@ ac_status trainer_init(trainer *tr, const ac_model *m, const ac_params *p, int c
         return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
                             "out of memory allocating training buffers");
     }
+    /* Test hook: the tool's tests interrupt a run at a given step without
+     * timing anything (ATTNCLUSTER_TEST_SIGINT_AT_STEP=k). */
+    const char *hook = getenv("ATTNCLUSTER_TEST_SIGINT_AT_STEP");
+    tr->sigint_at_step = hook ? atol(hook) : 0;
     model_tensor_view(m, tr->grads, &tr->g);
     model_tensor_view(m, tr->adam_m, &tr->m);
     model_tensor_view(m, tr->adam_v, &tr->v);
@@ -238,11 +245,49 @@ ac_status keep_data_description(ac_model *m, const ac_dataset *ds, const ac_para
     return AC_OK;
 }
 
+ac_status trainer_check(trainer *tr, const ac_model *m, double loss, int epoch, int step,
+                        int steps)
+{
+    if (tr->sigint_at_step > 0 && tr->step == tr->sigint_at_step)
+        raise(SIGINT);
+    ac_status why = AC_OK;
+    int finite = isfinite(loss);
+    for (size_t i = 0; finite && i < m->n_params; i++)
+        finite = isfinite(m->params[i]);
+    if (!finite)
+        why = AC_ERR_DIVERGED;
+    else if (stop_pending()) {
+        stop_clear();
+        why = AC_ERR_INTERRUPTED;
+    }
+    if (why != AC_OK) {
+        tr->halt = why;
+        tr->halt_epoch = epoch + 1;
+        tr->halt_step = step + 1;
+        tr->halt_steps = steps;
+        tr->halt_loss = loss;
+    }
+    return why;
+}
+
+ac_status trainer_halt_error(const trainer *tr, ac_error *err)
+{
+    if (tr->halt == AC_ERR_INTERRUPTED)
+        return ac_set_error(err, AC_ERR_INTERRUPTED, "", 0, 0,
+                            "training interrupted at epoch %d, step %d of %d; no model kept",
+                            tr->halt_epoch, tr->halt_step, tr->halt_steps);
+    return ac_set_error(err, AC_ERR_DIVERGED, "", 0, 0,
+                        "training diverged at epoch %d, step %d of %d: the loss is %g or a weight "
+                        "is not finite (expected finite values: a smaller learning rate, now %g, "
+                        "usually helps)",
+                        tr->halt_epoch, tr->halt_step, tr->halt_steps, tr->halt_loss, tr->p.lr);
+}
+
 /* The chapter's epochs: each a fresh 0..N-1 shuffled (Fisher-Yates), then
  * batches of up to the trainer's capacity in that order, one step each;
  * after each epoch the callback (which may stop the run). */
-void trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *rng,
-                        ac_epoch_callback callback, void *user)
+ac_status trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *rng,
+                             ac_epoch_callback callback, void *user)
 {
     const ac_params *p = &tr->p;
     size_t N = ds->n, F = ds->f, cap = (size_t)tr->acts.capacity;
@@ -265,7 +310,11 @@ void trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *
                 tr->batch_y[b] = Y[row];
             }
             int correct = 0;
-            loss_sum += trainer_step(tr, m, tr->batch_x, tr->batch_y, B, &correct);
+            double loss = trainer_step(tr, m, tr->batch_x, tr->batch_y, B, &correct);
+            ac_status st = trainer_check(tr, m, loss, epoch, (int)bi, (int)batches);
+            if (st != AC_OK)
+                return st;
+            loss_sum += loss;
             acc_sum += (double)correct / B;
         }
         if (callback) {
@@ -275,6 +324,7 @@ void trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_rng *
                 break;
         }
     }
+    return AC_OK;
 }
 
 ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
@@ -306,7 +356,10 @@ ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback c
         return st;
     }
 
-    trainer_run_epochs(&tr, m, ds, &rng, callback, user);
+    if (trainer_run_epochs(&tr, m, ds, &rng, callback, user) != AC_OK) {
+        st = trainer_halt_error(&tr, err);
+        goto fail;
+    }
     if ((st = keep_data_description(m, ds, p, tr.order, err)) != AC_OK)
         goto fail;
     trainer_free(&tr);

@@ -180,7 +180,10 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
     int warmup_max = (p->epochs + 1) / 2;
     for (; epoch < warmup_max && rl.last_accuracy < WARMUP_AGREEMENT; epoch++) {
         rl.offset = epoch;
-        trainer_run_epochs(&tr, m, &warm, &rng, relay_epoch, &rl);
+        if (trainer_run_epochs(&tr, m, &warm, &rng, relay_epoch, &rl) != AC_OK) {
+            st = trainer_halt_error(&tr, err);
+            goto done;
+        }
     }
     int warmup = epoch, refine_end = p->epochs;
 
@@ -226,7 +229,13 @@ ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
                 for (int b = 0; b < B; b++)
                     memcpy(tr.batch_x + (size_t)b * F,
                            ds->x + (size_t)tr.order[start + (size_t)b] * F, F * sizeof(float));
-                loss_sum += trainer_step_soft(&tr, m, tr.batch_x, targets + start * K, B);
+                double loss = trainer_step_soft(&tr, m, tr.batch_x, targets + start * K, B);
+                if (trainer_check(&tr, m, loss, epoch, pass * (int)batches + (int)bi,
+                                  steps * (int)batches) != AC_OK) {
+                    st = trainer_halt_error(&tr, err);
+                    goto done;
+                }
+                loss_sum += loss;
             }
         loss_sum /= steps;
         refined = 1;

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -118,8 +119,27 @@ const char *ac_status_str(ac_status status)
     case AC_ERR_PARSE: return "parse error";
     case AC_ERR_DATA: return "unusable data";
     case AC_ERR_INVALID: return "invalid argument";
+    case AC_ERR_DIVERGED: return "training diverged";
+    case AC_ERR_INTERRUPTED: return "interrupted";
     }
     return "unknown status";
+}
+
+static volatile sig_atomic_t stop_requested;
+
+void ac_request_stop(void)
+{
+    stop_requested = 1;
+}
+
+int stop_pending(void)
+{
+    return stop_requested != 0;
+}
+
+void stop_clear(void)
+{
+    stop_requested = 0;
 }
 
 int ac_set_threads(int n)

@@ -1380,6 +1380,27 @@ usage_error "usage: sweep --mode supervised" "sweep clusters without labels" "" 
 usage_error "usage: --mode sideways" "--mode" "sideways" --mode sideways
 usage_error "usage: --algorithm kmeans with --folds" "--algorithm kmeans" "" --algorithm kmeans --folds 3
 
+# ------------------------------------------- 14. training that goes wrong stops cleanly
+
+begin "a diverging run (--lr 1e6) stops with exit 1, names epoch and step, writes no model"
+run --quiet --lr 1e6 --save "$T/diverged.st"
+expect_rc 1
+expect_has stderr "$T/err" "training diverged at epoch "
+expect_has stderr "$T/err" ", step "
+[ -e "$T/diverged.st" ] && fail "a diverged run wrote a model"
+end
+
+begin "SIGINT stops training at the end of the step, exits 130, leaves the model file untouched"
+run --quiet --epochs 2 --save "$T/kept_int.st"
+cp "$T/kept_int.st" "$T/kept_int.orig"
+ATTNCLUSTER_TEST_SIGINT_AT_STEP=7 "$BIN" --quiet --save "$T/kept_int.st" >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+expect_rc 130
+expect_has stderr "$T/err" "training interrupted at epoch 2, step 2 of 5"
+cmp -s "$T/kept_int.st" "$T/kept_int.orig" || fail "the existing model file changed"
+ls -a "$T" | grep -q '\.tmp-' && fail "a temporary file was left behind"
+end
+
 # ------------------------------------------------------------------ summary
 
 echo "$passed passed, $failed failed"

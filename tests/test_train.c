@@ -235,6 +235,40 @@ static void every_allocation_failure_in_training_is_clean(void)
     ac_dataset_free(ds);
 }
 
+static int stop_after_first_epoch(const ac_epoch_report *r, void *user)
+{
+    (void)r;
+    (void)user;
+    ac_request_stop();
+    return 0;
+}
+
+/* A stop request ends the run at the end of the next step, with no model;
+ * the request is used up. A diverging run stops where it diverges. */
+static void training_stops_cleanly_on_request_and_on_divergence(void)
+{
+    ac_dataset *ds = iris();
+    ac_params p = ac_params_default();
+    ac_model *m = NULL;
+    ac_error err;
+    CHECK_INT_EQ(ac_train(ds, &p, stop_after_first_epoch, NULL, &m, &err), AC_ERR_INTERRUPTED);
+    CHECK(m == NULL);
+    CHECK_STR_CONTAINS(err.message, "interrupted at epoch 2, step 1 of 5");
+    p.epochs = 1;
+    CHECK_INT_EQ(ac_train(ds, &p, NULL, NULL, &m, &err), AC_OK); /* the request is used up */
+    ac_model_free(m);
+    m = NULL;
+    p.lr = 1e6;
+    p.epochs = 20;
+    CHECK_INT_EQ(ac_train(ds, &p, NULL, NULL, &m, &err), AC_ERR_DIVERGED);
+    CHECK(m == NULL);
+    CHECK_STR_CONTAINS(err.message, "diverged at epoch");
+    p.mode = AC_MODE_UNSUPERVISED;
+    CHECK_INT_EQ(ac_train(ds, &p, NULL, NULL, &m, &err), AC_ERR_DIVERGED);
+    CHECK(m == NULL);
+    ac_dataset_free(ds);
+}
+
 int main(void)
 {
     RUN_TEST(candle_compat_leaves_every_tensor_but_cluster_proj_bit_identical);
@@ -245,5 +279,6 @@ int main(void)
     RUN_TEST(batches_of_one_row_and_of_more_than_n_rows_train);
     RUN_TEST(unusable_data_and_parameters_are_refused);
     RUN_TEST(every_allocation_failure_in_training_is_clean);
+    RUN_TEST(training_stops_cleanly_on_request_and_on_divergence);
     TEST_MAIN_END();
 }

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,7 +129,9 @@ static void print_usage(FILE *out)
             "  -h, --help              this help\n"
             "  --version               the version\n"
             "\n"
-            "Exit status: 0 ok, 1 a file, data or memory problem, 2 a bad command line.\n",
+            "Exit status: 0 ok, 1 a file, data or memory problem or a diverged training,\n"
+            "2 a bad command line, 130 interrupted (SIGINT: training stops at the end of\n"
+            "its step and no model is written).\n",
             d.hidden, d.batch_size, d.lr, d.weight_decay, d.epochs, d.clusters,
             (unsigned long long)d.seed);
 }
@@ -1101,9 +1104,23 @@ static int run_sweep(const options *o)
     return finish_output(rc);
 }
 
+/* SIGINT during training: ask the library to stop at the end of the step;
+ * a second SIGINT ends the process at once, as usual. */
+static void on_sigint(int sig)
+{
+    (void)sig;
+    ac_request_stop();
+    signal(SIGINT, SIG_DFL);
+}
+
 static int run_train(const options *o)
 {
     ac_error err;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
     ac_dataset *ds = NULL;
     if (load_training_data(o, &ds, &err) != 0)
         return report_error(&err);

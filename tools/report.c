@@ -110,6 +110,7 @@ void progress_clear(progress *p)
 
 int report_error(const ac_error *e)
 {
+    int rc = e->status == AC_ERR_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_RUNTIME;
     if (e->source[0] && e->line > 0 && e->column > 0 && e->column_name[0])
         fprintf(stderr, "%s:%ld:%ld (%s): %s\n", e->source, e->line, e->column, e->column_name,
                 e->message);
@@ -121,7 +122,7 @@ int report_error(const ac_error *e)
         fprintf(stderr, "%s: %s\n", e->source, e->message);
     else
         fprintf(stderr, "attncluster: %s\n", e->message);
-    return EXIT_RUNTIME;
+    return rc;
 }
 
 void print_csv_field(FILE *out, const char *s)

@@ -12,6 +12,7 @@
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
+#define EXIT_INTERRUPTED 130 /* 128 + SIGINT, as shells report it */
 
 /* The version of --json's output; bumped when a field changes meaning. */
 #define JSON_SCHEMA "attncluster.v1"
@@ -33,7 +34,8 @@ void progress_update(progress *p, int done);
 /* Clears the bar's line so that a line on stdout does not land inside it. */
 void progress_clear(progress *p);
 
-/* FILE:LINE:COLUMN (name): message on stderr; returns EXIT_RUNTIME. */
+/* FILE:LINE:COLUMN (name): message on stderr; returns EXIT_RUNTIME, or
+ * EXIT_INTERRUPTED for AC_ERR_INTERRUPTED. */
 int report_error(const ac_error *e);
 
 /* A CSV field, quoted (RFC 4180) when it holds a comma, quote or newline. */
