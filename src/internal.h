@@ -159,11 +159,13 @@ int argmax_row(const float *x, int n);
  * error below 2.5e-8 from the truncation, ~1e-7 in all), 2^n built in the
  * exponent bits. x is clamped to [-87, 88], the normal float range: e^-87 is
  * 1.6e-38 where the exact value would be smaller, which no softmax sum can
- * tell apart from 0. */
+ * tell apart from 0; NaN gives e^-87. */
 static inline float exp_fast(float x)
 {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
+    /* Written so that a NaN becomes -87 too: the float-to-int conversion
+     * below would be undefined for it (a NaN loss is caught elsewhere). */
+    x = x >= -87.0f ? x : -87.0f;
+    x = x <= 88.0f ? x : 88.0f;
     /* n = round(x / ln2): adding and removing 1.5·2^23 rounds to an integer
      * (exact without -ffast-math, which this project never uses). */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
