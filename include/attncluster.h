@@ -87,6 +87,14 @@ typedef struct ac_dataset ac_dataset;
 /* A model; see below. */
 typedef struct ac_model ac_model;
 
+/* Limits on what is read, checked before allocating for it; beyond them a
+ * load fails with AC_ERR_DATA naming the limit. Memory for a load is
+ * O(file size) for the text and O(rows × features) for the data set. */
+#define AC_CSV_MAX_BYTES (1 << 30)   /* a CSV file: 1 GiB */
+#define AC_CSV_MAX_LINE (1 << 20)    /* a physical line (the header too): 1 MiB */
+#define AC_CSV_MAX_COLUMNS 65536     /* fields in a record */
+#define AC_CSV_MAX_ROWS 100000000    /* data rows */
+
 /* How to read a CSV file. ac_csv_options_default() gives the defaults. */
 typedef enum ac_header_mode {
     AC_HEADER_AUTO = 0, /* the first record is a header when one of its fields is not a

@@ -89,10 +89,33 @@ static ac_status tokenise(const char *text, size_t length, const char *src, tabl
                           ac_error *err)
 {
     memset(t, 0, sizeof *t);
-    /* Decoded text is never longer than the source, plus a NUL per field. */
-    size_t fields_max = 1;
-    for (size_t i = 0; i < length; i++)
-        fields_max += text[i] == ',' || text[i] == '\n';
+    /* Limits first, before allocating for the text: the longest physical
+     * line, and the fields of the first line. Decoded text is never longer
+     * than the source, plus a NUL per field. */
+    size_t fields_max = 1, line_start = 0, first_fields = 1;
+    long line_no = 1;
+    for (size_t i = 0; i <= length; i++) {
+        if (i == length || text[i] == '\n') {
+            if (i - line_start > AC_CSV_MAX_LINE)
+                return ac_set_error(err, AC_ERR_DATA, src, line_no, 0,
+                                    "a line of %zu bytes (expected at most %d: the line limit)",
+                                    i - line_start, AC_CSV_MAX_LINE);
+            line_start = i + 1;
+            line_no++;
+        }
+        if (i < length) {
+            fields_max += text[i] == ',' || text[i] == '\n';
+            first_fields += line_no == 1 && text[i] == ',';
+        }
+    }
+    if (first_fields > AC_CSV_MAX_COLUMNS)
+        return ac_set_error(err, AC_ERR_DATA, src, 1, 0,
+                            "%zu columns (expected at most %d: the column limit)", first_fields,
+                            AC_CSV_MAX_COLUMNS);
+    if ((size_t)line_no > (size_t)AC_CSV_MAX_ROWS + 2)
+        return ac_set_error(err, AC_ERR_DATA, src, 0, 0,
+                            "%ld lines (expected at most %d rows: the row limit)", line_no - 1,
+                            AC_CSV_MAX_ROWS);
     if (length > SIZE_MAX - fields_max - 1 ||
         !(t->store = ac_alloc(length + fields_max + 1)))
         return ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory reading the text");
@@ -500,8 +523,15 @@ static ac_status decide_layout(const table *t, size_t n_data_records, const char
         char fallback[32];
         const char *name = fallback;
         snprintf(fallback, sizeof fallback, "column_%zu", c + 1);
-        if (l->header && t->fields[first->first + c].len > 0)
-            name = field_text(t, &t->fields[first->first + c]);
+        if (l->header && t->fields[first->first + c].len > 0) {
+            const field *hf = &t->fields[first->first + c];
+            name = field_text(t, hf);
+            if (!utf8_valid(name, hf->len))
+                return ac_set_error(err, AC_ERR_PARSE, src, first->line, (long)c + 1,
+                                    "column %zu's name is not valid UTF-8 (expected UTF-8 "
+                                    "text)",
+                                    c + 1);
+        }
         if (!(l->names[c] = string_copy(name)))
             return ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
         for (size_t d = 0; d < c; d++)
@@ -729,6 +759,11 @@ ac_status ac_dataset_parse_csv(const char *text, size_t length, const char *sour
         }
         if (l.label >= 0) {
             const field *lf = &t.fields[r->first + (size_t)l.label];
+            if (!utf8_valid(field_text(&t, lf), lf->len)) {
+                st = cell_error(err, src, &t, &l, r, (size_t)l.label,
+                                "label '%s' %s (expected UTF-8 text)", "is not valid UTF-8");
+                goto done;
+            }
             long id = label_id(&labels, field_text(&t, lf), lf->len);
             if (id < 0 || id > INT32_MAX) {
                 st = ac_set_error(err, AC_ERR_NOMEM, src, 0, 0, "out of memory");
@@ -775,9 +810,12 @@ static ac_status read_all(FILE *fp, const char *path, char **text, size_t *lengt
         return ac_set_error(err, AC_ERR_NOMEM, path, 0, 0, "out of memory reading the file");
     for (;;) {
         if (len == cap) {
-            if (cap > SIZE_MAX / 2) {
+            if (cap >= AC_CSV_MAX_BYTES) {
                 ac_free(buf);
-                return ac_set_error(err, AC_ERR_NOMEM, path, 0, 0, "file too large");
+                return ac_set_error(err, AC_ERR_DATA, path, 0, 0,
+                                    "larger than %d MiB (expected at most that: the file size "
+                                    "limit)",
+                                    AC_CSV_MAX_BYTES >> 20);
             }
             char *bigger = ac_alloc(cap * 2);
             if (!bigger) {

@@ -354,6 +354,10 @@ void json_free(json_value *v);
 /* The value of `key` in an object, or NULL. */
 const json_value *json_get(const json_value *object, const char *key);
 
+/* Is s[0..n) valid UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF)? */
+int utf8_valid(const char *s, size_t n);
+
 /* A growable NUL-terminated byte buffer. Appends never fail individually:
  * a failed allocation sets `failed` and later appends do nothing. */
 typedef struct sbuf {

@@ -97,6 +97,18 @@ static size_t utf8_length(const unsigned char *s, size_t avail)
     return n;
 }
 
+int utf8_valid(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t len = utf8_length((const unsigned char *)s + i, n - i);
+        if (len == 0)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 static size_t put_utf8(char *out, unsigned cp)
 {
     if (cp < 0x80) { out[0] = (char)cp; return 1; }

@@ -1401,6 +1401,90 @@ cmp -s "$T/kept_int.st" "$T/kept_int.orig" || fail "the existing model file chan
 ls -a "$T" | grep -q '\.tmp-' && fail "a temporary file was left behind"
 end
 
+# ------------------------------------- 15. the catalogue of bad inputs (README "Limits")
+
+# catalogue NAME FRAGMENT ARGS...: exit 1, FRAGMENT on stderr, and the --save
+# target never created.
+catalogue() {
+    begin "catalogue: $1"
+    frag=$2
+    shift 2
+    rm -f "$T/cat.st"
+    run --quiet --save "$T/cat.st" "$@"
+    expect_rc 1
+    expect_has stderr "$T/err" "$frag"
+    [ -e "$T/cat.st" ] && fail "the run created its --save target"
+    end
+}
+mkdir -p "$T/cat"
+printf '' >"$T/cat/empty.csv"
+printf 'a,b,species\n' >"$T/cat/header_only.csv"
+printf 'a,b,species\n1,2,x\n3,4\n' >"$T/cat/ragged.csv"
+printf 'a,b,species\n1,2,x\n3,abc,y\n4,5,z\n' >"$T/cat/non_numeric.csv"
+printf 'a,b,species\n1,2,x\n3,,y\n4,5,z\n' >"$T/cat/empty_cell.csv"
+for v in nan inf 1e39 -0x1p3; do printf 'a,b,species\n1,2,x\n3,%s,y\n4,5,z\n' "$v" >"$T/cat/cell_$v.csv"; done
+printf 'a,b,species\n1,2,x\n3,4,"y\n5,6,z\n' >"$T/cat/unterminated.csv"
+printf 'a,b,species\n1,2,x\n3,4\000,y\n' >"$T/cat/nul.csv"
+printf 'a,b,species\n1,2,x\n' >"$T/cat/one_row.csv"
+printf 'a,b,species\n1,2,x\n3,4,y\n' >"$T/cat/two_rows.csv"
+{ printf 'a,b,species\n1,2,x\n3,'; head -c 10485760 /dev/zero | tr '\000' '7'; printf ',y\n'; } >"$T/cat/long_line.csv"
+printf '\211PNG\r\n\032\n\000\000\000\rIHDR\377\376' >"$T/cat/garbage.csv"
+printf 'a,b,species\n1,2,x\n3,4,\377\376\n5,6,x\n' >"$T/cat/bad_utf8.csv"
+catalogue "missing file" "cannot open" --data "$T/cat/nope.csv"
+catalogue "a directory" "Is a directory" --data "$T/cat"
+catalogue "an empty file" "empty file" --data "$T/cat/empty.csv"
+catalogue "a header only" "no data rows" --data "$T/cat/header_only.csv"
+catalogue "ragged rows" ":3: 2 fields (expected 3" --data "$T/cat/ragged.csv"
+catalogue "a non-numeric cell" ":3:2 (b): 'abc' is not a number" --data "$T/cat/non_numeric.csv"
+catalogue "an empty cell" ":3:2 (b): empty cell" --data "$T/cat/empty_cell.csv"
+catalogue "a nan cell" ":3:2 (b): 'nan' is not a number" --data "$T/cat/cell_nan.csv"
+catalogue "an inf cell" ":3:2 (b): 'inf' is not a number" --data "$T/cat/cell_inf.csv"
+catalogue "a 1e39 cell" ":3:2 (b): '1e39' is beyond the range of a 32-bit float" --data "$T/cat/cell_1e39.csv"
+catalogue "a -0x1p3 cell" ":3:2 (b): '-0x1p3' is not a number" --data "$T/cat/cell_-0x1p3.csv"
+catalogue "an unterminated quote" ":3:3: unterminated quoted field" --data "$T/cat/unterminated.csv"
+catalogue "a NUL byte" ":3: NUL byte" --data "$T/cat/nul.csv"
+catalogue "one row" "1 rows are fewer than the 3 clusters" --data "$T/cat/one_row.csv"
+catalogue "fewer rows than clusters" "2 rows are fewer than the 3 clusters" --data "$T/cat/two_rows.csv"
+catalogue "a 10 MB line" ":3: a line of 10485764 bytes (expected at most 1048576: the line limit)" --data "$T/cat/long_line.csv"
+catalogue "binary garbage" "NUL byte" --data "$T/cat/garbage.csv"
+catalogue "invalid UTF-8 in a label" ":3:3 (species): label '??' is not valid UTF-8" --data "$T/cat/bad_utf8.csv"
+
+begin "catalogue: a truncated model file"
+run --quiet --epochs 1 --save "$T/cat/good.st"
+head -c 1000 "$T/cat/good.st" >"$T/cat/truncated.st"
+run predict --model "$T/cat/truncated.st" data/iris.csv --output "$T/cat/pred.csv"
+expect_rc 1
+expect_has stderr "$T/err" "truncated.st: "
+[ -e "$T/cat/pred.csv" ] && fail "predict created its --output"
+end
+
+begin "catalogue: a model file of another shape"
+run --quiet --epochs 1 --data data/wine.csv --save "$T/cat/wine.st"
+run predict --model "$T/cat/wine.st" data/iris.csv --output "$T/cat/pred.csv"
+expect_rc 1
+expect_has stderr "$T/err" "no column named 'alcohol'"
+[ -e "$T/cat/pred.csv" ] && fail "predict created its --output"
+end
+
+begin "catalogue: an unwritable output path"
+run --quiet --epochs 1 --save /dev/full/model.st
+expect_rc 1
+expect_has stderr "$T/err" "cannot save"
+end
+
+begin "valgrind: the chapter's run has no memory error and no leak"
+if command -v valgrind >/dev/null 2>&1; then
+    # A build valgrind can run (see the Makefile's test target); else this one.
+    valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all \
+        "${TEST_VALGRIND_BIN:-$BIN}" --quiet >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+    expect_rc 0
+    expect_has stdout "$T/out" "Final clustering accuracy"
+else
+    fail "valgrind is not installed (apt-get install valgrind)"
+fi
+end
+
 # ------------------------------------------------------------------ summary
 
 echo "$passed passed, $failed failed"
