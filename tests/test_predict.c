@@ -213,6 +213,43 @@ static void a_small_training_set_keeps_every_row_as_a_reference(void)
     ac_model_free(m);
 }
 
+/* Make each allocation along a prediction fail in turn (reading the data,
+ * matching it to the model, predicting in both contexts, the streaming
+ * path too): each failure is a clean AC_ERR_NOMEM, nothing leaks (the
+ * sanitizer build checks), and the run after the last allocation works. */
+static void every_allocation_failure_along_a_prediction_is_clean(void)
+{
+    ac_model *m = iris_model(1);
+    size_t saved_min = ac_streaming_min_rows;
+    for (int streaming = 0; streaming < 2; streaming++) {
+        ac_streaming_min_rows = streaming ? 1 : (size_t)-1;
+        int ok = 0;
+        for (size_t n = 1; n < 200 && !ok; n++) {
+            ac_dataset *ds = NULL;
+            int32_t clusters[150];
+            float probs[150 * 3];
+            ac_alloc_fail_at(n);
+            ac_status st = ac_dataset_load_builtin_iris(&ds, NULL);
+            if (st == AC_OK)
+                st = ac_dataset_prepare_for_model(ds, m, NULL);
+            if (st == AC_OK)
+                st = ac_model_predict(m, ds->x, 150, AC_CONTEXT_BATCH, clusters, probs, NULL);
+            if (st == AC_OK)
+                st = ac_model_predict(m, ds->x, 150, AC_CONTEXT_REFERENCE, clusters, probs,
+                                      NULL);
+            ac_alloc_fail_at(0);
+            if (st == AC_OK)
+                ok = 1;
+            else
+                CHECK_INT_EQ(st, AC_ERR_NOMEM);
+            ac_dataset_free(ds);
+        }
+        CHECK(ok);
+    }
+    ac_streaming_min_rows = saved_min;
+    ac_model_free(m);
+}
+
 int main(void)
 {
     RUN_TEST(reference_context_predictions_do_not_depend_on_the_other_rows);
@@ -220,5 +257,6 @@ int main(void)
     RUN_TEST(data_is_matched_by_column_name_and_scaled_with_the_stored_fit);
     RUN_TEST(a_large_training_set_keeps_a_stratified_sample_of_reference_rows);
     RUN_TEST(a_small_training_set_keeps_every_row_as_a_reference);
+    RUN_TEST(every_allocation_failure_along_a_prediction_is_clean);
     TEST_MAIN_END();
 }
