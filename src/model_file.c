@@ -455,8 +455,31 @@ ac_status ac_model_load(const char *path, ac_model **out, ac_error *err)
     if ((st = need(&f, path, "layernorm_eps", &v, err)) ||
         (st = parse_real(path, "layernorm_eps", v, &eps, err)))
         goto fail;
-    if (!(eps > 0.0 && eps < 1.0)) {
-        st = BAD("__metadata__ 'layernorm_eps' is %g (expected a number in (0, 1))", eps);
+    /* The model keeps a float: check the float (a double such as 1e-96 or
+     * 0.9999999999 would become 0 or 1, which LayerNorm and a save of the
+     * model cannot take). */
+    if (!((float)eps > 0.0f && (float)eps < 1.0f)) {
+        st = BAD("__metadata__ 'layernorm_eps' is %g (expected a number in (0, 1), also as a "
+                 "32-bit float)",
+                 eps);
+        goto fail;
+    }
+    /* The tensors tile the data exactly (st_read_file), so sizes that call
+     * for more floats than the file holds are wrong: say so before
+     * allocating them, so that a file of a few bytes that claims
+     * hidden_size 65536 cannot make the loader zero 16 GiB. (The parameter
+     * count is model_alloc's table: Q, K, V (H, F) + (H), output (H, H) +
+     * (H), LayerNorm 2 (H), cluster_proj (K, H) + (K); then R (R, F)
+     * reference rows. Sizes at most 65536 and R < 2^32: no overflow.) */
+    uint64_t need_floats = 3 * (H * F + H) + H * H + H + 2 * H + K * H + K + R * F;
+    uint64_t have_bytes = (uint64_t)(f.size - f.data_start);
+    if (need_floats > have_bytes / 4) {
+        st = BAD("the sizes in __metadata__ (features %llu, hidden_size %llu, clusters %llu, "
+                 "reference_rows %llu) call for %llu bytes of tensors but the file holds %llu "
+                 "(expected the tensors of docs/model-format.md)",
+                 (unsigned long long)F, (unsigned long long)H, (unsigned long long)K,
+                 (unsigned long long)R, (unsigned long long)need_floats * 4,
+                 (unsigned long long)have_bytes);
         goto fail;
     }
     if ((st = model_alloc((int)F, (int)H, (int)K, scale, (float)eps, &m, err)) != AC_OK) {

@@ -371,6 +371,10 @@ static void broken_and_hostile_files_are_refused_with_a_reason(void)
     refuse_header("ref_rows.st", "\"reference_rows\":\"150\"", "\"reference_rows\":\"149\"",
                   "attncluster.reference_rows' has shape [150,4] (expected [149,4]");
     refuse_header("hash.st", "fnv1a64:", "md5:", "training.data_hash");
+    /* Sizes that call for more data than the file holds are refused before
+     * anything is allocated for them (found by fuzzing: 16 GiB zeroed). */
+    refuse_header("huge_claim.st", "\"hidden_size\":\"64\"", "\"hidden_size\":\"65536\"",
+                  "call for");
 
     /* A NaN weight. */
     unsigned char *nan_data = malloc(good_data_len);
