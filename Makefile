@@ -90,3 +90,92 @@ bench-quality: $(TOOL)
 
 clean:
 	rm -rf build
+
+# ------------------------------------------------------------------ fuzzing
+# make fuzz   builds the libFuzzer harnesses of fuzz/ (the CSV reader, the model
+#             loader, the command-line parser) with clang, ASan and UBSan in
+#             build/fuzz, and runs each for FUZZ_SECONDS [60] over its corpus
+#             (fuzz/README.md). New inputs go to build/fuzz/corpus/NAME, crashing
+#             ones to fuzz/regressions/NAME/. make fuzz-csv etc. runs one.
+# make fuzz-merge  minimises fuzz/corpus/NAME with what build/fuzz/corpus/NAME found.
+# make test also replays every corpus and regression input (tests/test_fuzz_*.c).
+FUZZERS = csv model cli
+FUZZ_TESTS = $(FUZZERS:%=test_fuzz_%)
+TESTS += $(FUZZ_TESTS)
+test-build: $(FUZZ_TESTS:%=$(BUILD)/tests/%)
+$(BUILD)/tests/test_fuzz_csv: fuzz/fuzz_csv.c fuzz/replay.c
+$(BUILD)/tests/test_fuzz_model: fuzz/fuzz_model.c fuzz/replay.c
+$(BUILD)/tests/test_fuzz_cli: fuzz/fuzz_cli.c fuzz/replay.c tools/attncluster.c tools/report.c \
+                              tools/report.h
+
+FUZZ_CC ?= clang
+FUZZ_RUNTIME_PKG ?= libclang-rt-14-dev
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?=
+FUZZ_DIR = build/fuzz
+FUZZ_MAX_LEN_csv = 4096
+FUZZ_MAX_LEN_model = 16384
+FUZZ_MAX_LEN_cli = 1024
+# (clang's NAN is a float constant: -Wdouble-promotion flags every double = NAN.)
+FUZZ_CFLAGS = -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer \
+              -fsanitize=address,undefined -fno-sanitize-recover=all -Wno-unknown-pragmas \
+              -Wno-double-promotion \
+              -fno-math-errno -ffp-contract=fast -Iinclude -Isrc
+FUZZ_OBJS = $(SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BINS = $(FUZZERS:%=$(FUZZ_DIR)/fuzz_%)
+
+.PHONY: fuzz fuzz-runtime fuzz-merge $(FUZZERS:%=fuzz-%)
+
+# The fuzzer runtime (libFuzzer) is Debian's libclang-rt-14-dev, which clang
+# does not pull in: installed when missing (as root), else named.
+fuzz-runtime:
+	@mkdir -p $(FUZZ_DIR)
+	@printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' > $(FUZZ_DIR)/probe.c
+	@if ! $(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_DIR)/probe.c -o $(FUZZ_DIR)/probe >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "make fuzz: installing clang and $(FUZZ_RUNTIME_PKG) (the libFuzzer runtime)"; \
+	        pkgs="$(FUZZ_RUNTIME_PKG)"; command -v $(FUZZ_CC) >/dev/null || pkgs="clang $$pkgs"; \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y $$pkgs >/dev/null || \
+	        { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y $$pkgs >/dev/null; } || exit 1; \
+	    else \
+	        echo "make fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer: install clang and $(FUZZ_RUNTIME_PKG) (apt-get install clang $(FUZZ_RUNTIME_PKG))"; \
+	        exit 1; \
+	    fi; \
+	fi
+	@rm -f $(FUZZ_DIR)/probe.c $(FUZZ_DIR)/probe
+
+$(FUZZ_DIR)/obj/%.o: src/%.c src/internal.h include/attncluster.h | fuzz-runtime
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJS) | fuzz-runtime
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -lm -o $@
+
+$(FUZZ_DIR)/fuzz_cli: tools/attncluster.c tools/report.c tools/report.h
+
+# Runs one harness: new inputs into build/fuzz/corpus/NAME (the committed
+# corpus is read, never written), crashes into fuzz/regressions/NAME/.
+$(FUZZERS:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz_%
+	@mkdir -p $(FUZZ_DIR)/corpus/$* fuzz/regressions/$*
+	$(FUZZ_DIR)/fuzz_$* $(FUZZ_DIR)/corpus/$* fuzz/corpus/$* -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=$(FUZZ_MAX_LEN_$*) -dict=fuzz/$*.dict -timeout=10 -close_fd_mask=3 \
+	    -artifact_prefix=fuzz/regressions/$*/ $(FUZZ_FLAGS)
+
+fuzz: $(FUZZERS:%=fuzz-%)
+
+# Keeps the committed corpus small: a fresh directory holding the hand-written
+# seeds of fuzz/corpus/NAME (every file not named by a SHA-1), into which
+# libFuzzer merges (-merge=1) the inputs found before (SHA-1 names) and those
+# of build/fuzz/corpus/NAME that add coverage; it then replaces fuzz/corpus/NAME.
+fuzz-merge: $(FUZZ_BINS)
+	@for hl in $(foreach h,$(FUZZERS),$(h):$(FUZZ_MAX_LEN_$(h))); do \
+	    h=$${hl%%:*}; m=$(FUZZ_DIR)/merged/$$h; o=$(FUZZ_DIR)/merge-old/$$h; \
+	    rm -rf $$m $$o && mkdir -p $$m $$o $(FUZZ_DIR)/corpus/$$h && \
+	    for f in fuzz/corpus/$$h/*; do \
+	        case $${f##*/} in *[!0-9a-f]*) cp "$$f" $$m/;; *) cp "$$f" $$o/;; esac; \
+	    done && \
+	    $(FUZZ_DIR)/fuzz_$$h -merge=1 -close_fd_mask=3 -max_len=$${hl##*:} $$m $$o \
+	        $(FUZZ_DIR)/corpus/$$h > $(FUZZ_DIR)/merge-$$h.log 2>&1 && \
+	    rm -rf fuzz/corpus/$$h && cp -r $$m fuzz/corpus/$$h && \
+	    echo "fuzz/corpus/$$h: $$(ls fuzz/corpus/$$h | wc -l) inputs, $$(du -sb fuzz/corpus/$$h | cut -f1) bytes" || exit 1; \
+	done

@@ -1441,6 +1441,10 @@ int main(int argc, char **argv)
     }
     argv[first - 1] = argv[0];
     int rc = parse_options(argc - first + 1, argv + first - 1, &o);
+#ifdef AC_FUZZ_PARSE_ONLY /* fuzz/fuzz_cli.c: the command line is parsed, nothing is run */
+    if (rc < 0)
+        rc = 0;
+#endif
     if (rc < 0) {
         switch (o.cmd) {
         case CMD_PREDICT: rc = run_predict(&o); break;
