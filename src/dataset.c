@@ -173,6 +173,16 @@ ac_status ac_dataset_normalize(ac_dataset *ds, ac_normalization kind, ac_error *
             }
             shift[f] = min;
             scale[f] = max - min;
+            if (!isfinite(scale[f])) {
+                ac_free(shift);
+                ac_free(scale);
+                return ac_set_error(err, AC_ERR_DATA, ds->source, 0, (long)f + 1,
+                                    "feature '%s' spans %g to %g, a range a 32-bit float "
+                                    "cannot hold (expected smaller values, or --normalize "
+                                    "none)",
+                                    ds->feature_names[f] ? ds->feature_names[f] : "?",
+                                    (double)min, (double)max);
+            }
         } else {
             /* Mean and population standard deviation, two passes in double
              * (the one-pass form cancels when |mean| >> std). */
@@ -186,6 +196,14 @@ ac_status ac_dataset_normalize(ac_dataset *ds, ac_normalization kind, ac_error *
             }
             shift[f] = (float)mean;
             scale[f] = (float)sqrt(var / (double)N);
+            if (!isfinite(scale[f])) {
+                ac_free(shift);
+                ac_free(scale);
+                return ac_set_error(err, AC_ERR_DATA, ds->source, 0, (long)f + 1,
+                                    "feature '%s' has a spread a 32-bit float cannot hold "
+                                    "(expected smaller values, or --normalize none)",
+                                    ds->feature_names[f] ? ds->feature_names[f] : "?");
+            }
         }
     }
     normalize_apply(ds->x, N, F, shift, scale);

@@ -214,6 +214,23 @@ static void cluster_profiles_are_in_the_data_units(void)
     ac_dataset_free(ds);
 }
 
+/* Values whose range overflows a float are refused by the scaling, not
+ * turned into NaN features (found by fuzzing). */
+static void a_range_beyond_float_is_refused_by_the_scaling(void)
+{
+    const float x[4] = {-3.4e38f, 1.0f, 3.4e38f, 2.0f};
+    ac_dataset *ds = NULL;
+    ac_error err;
+    CHECK_INT_EQ(ac_dataset_from_floats(x, 2, 2, NULL, &ds, NULL), AC_OK);
+    CHECK_INT_EQ(ac_dataset_normalize(ds, AC_NORMALIZE_MINMAX, &err), AC_ERR_DATA);
+    CHECK_STR_CONTAINS(err.message, "cannot hold");
+    CHECK(ds->x[0] == -3.4e38f); /* unchanged */
+    /* z-score holds it: the mean 0 and std 3.4e38 are floats. */
+    CHECK_INT_EQ(ac_dataset_normalize(ds, AC_NORMALIZE_ZSCORE, &err), AC_OK);
+    CHECK_NEAR(ds->x[0], -1.0, 1e-6);
+    ac_dataset_free(ds);
+}
+
 int main(void)
 {
     RUN_TEST(a_holdout_is_stratified_and_seeded);
@@ -222,5 +239,6 @@ int main(void)
     RUN_TEST(test_rows_are_scored_as_predict_would_score_them);
     RUN_TEST(normalised_data_is_refused_for_evaluation);
     RUN_TEST(cluster_profiles_are_in_the_data_units);
+    RUN_TEST(a_range_beyond_float_is_refused_by_the_scaling);
     TEST_MAIN_END();
 }
