@@ -30,11 +30,12 @@ LDLIBS = -lm
 BUILD ?= build
 SRCS = src/util.c src/rng.c src/layers.c src/model.c src/optim.c src/train.c src/metrics.c \
        src/dataset.c src/csv.c src/iris_data.c src/json.c \
-       src/safetensors.c src/model_file.c src/evaluate.c src/kernels.c src/kmeans.c src/unsupervised.c
+       src/safetensors.c src/model_file.c src/evaluate.c src/kernels.c src/kmeans.c src/unsupervised.c \
+       src/picture.c src/plot.c
 OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB = $(BUILD)/libattncluster.a
 TOOL = $(BUILD)/attncluster
-TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict test_metrics test_evaluate test_kernels test_kmeans test_unsupervised
+TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict test_metrics test_evaluate test_kernels test_kmeans test_unsupervised test_plot
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all run test check test-build clean bench bench-quality

@@ -355,6 +355,16 @@ typedef int (*ac_epoch_callback)(const ac_epoch_report *report, void *user);
 ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
                    void *user, ac_model **out, ac_error *err);
 
+/* A trained model keeps the report of each epoch (every epoch up to this
+ * many; beyond, every ceil(epochs / AC_MAX_HISTORY)-th and the last), and
+ * its file records them (training.history in docs/model-format.md). */
+#define AC_MAX_HISTORY 1000
+
+/* The epoch reports the model keeps, in order (*reports borrowed, epoch
+ * 0-based); 0 and NULL for a model that was not trained here and whose file
+ * records none. */
+size_t ac_model_history(const ac_model *m, const ac_epoch_report **reports);
+
 /* ------------------------------------------------------------------- files */
 
 /* Writes size bytes to path atomically, as ac_model_save does: a
@@ -363,9 +373,11 @@ ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback c
 ac_status ac_file_write_atomic(const char *path, const void *data, size_t size, ac_error *err);
 
 /* Trains the attention model to cluster without labels (read unsupervised.c
- * for the method): k-means++ on the scaled features initialises it, the
- * first half of p->epochs trains on that assignment, the second half
- * refines it by self-training against sharpened targets (DEC), keeping the
+ * for the method): k-means++ on the scaled features gives a first
+ * assignment; a warm-up trains on it until the model agrees with it on 99%
+ * of the rows or for half of p->epochs, whichever comes first; the
+ * remaining epochs refine it by self-training against sharpened targets
+ * (DEC), keeping the
  * previous model if an epoch would leave a cluster with under 1% of the
  * rows. The set's labels, if any, are never read. The epoch reports of the
  * refinement carry the loss and a NaN accuracy. Errors as ac_train. */
@@ -504,6 +516,91 @@ ac_status ac_sweep(const ac_dataset *ds, const ac_params *p, int use_kmeans, int
 /* The index of the best result by silhouette (the first of equals), or -1
  * when no silhouette is defined. */
 int ac_sweep_best(const ac_sweep_result *r, int count);
+
+/* ------------------------------------------------------------------ pictures */
+
+/* The first `components` principal components of the rows x (n, F): each
+ * row, centred on the mean row, projected on them (projected (n, components),
+ * row-major), and the share of the total variance each component explains
+ * (explained (components), may be NULL). Components are unit vectors in
+ * order of decreasing variance, each signed so that its largest-magnitude
+ * entry is positive (so that the picture of a data set does not flip between
+ * runs). 1 <= components <= F; computed in double by subspace iteration,
+ * O(n·F) memory-free passes over x. Rows with no variance project to 0 and
+ * explain 0. AC_ERR_INVALID for n = 0, components out of range or a
+ * non-finite value; AC_ERR_NOMEM. */
+ac_status ac_pca(const float *x, size_t n, size_t F, size_t components, float *projected,
+                 double *explained, ac_error *err);
+
+/* Attention weights of a forward pass, as a heat map shows them. */
+typedef struct ac_attention_map {
+    ac_context context;   /* which forward: across the rows (batch) or over the reference rows */
+    size_t rows, cols;    /* query rows shown, key rows shown */
+    size_t total_rows;    /* n: the rows the query rows were drawn from */
+    size_t total_keys;    /* keys each softmax ran over: n (batch), R + 1 (reference) */
+    size_t *row_index;    /* (rows) indices into x, ordered by cluster, then index */
+    int32_t *row_cluster; /* (rows) */
+    size_t *col_index;    /* (cols) into x (batch: the query rows again), or into the
+                             model's reference rows (reference), ordered likewise */
+    int32_t *col_cluster; /* (cols) */
+    float *weights;       /* (rows, cols): weight of key col_index[j] in query row_index[i]'s
+                             softmax (a row sums to 1 only when every key is shown) */
+} ac_attention_map;
+
+/* The attention weights of a forward pass of m over the scaled rows x (n, F)
+ * in `context`, for at most max_rows query rows (all when n <= max_rows,
+ * else a uniform sample drawn by a generator seeded by `seed`). Batch: the
+ * keys shown are the same rows, each softmax normalised over all n rows, as
+ * in the chapter's pass over the whole data set. Reference: the keys shown
+ * are the model's reference rows (a sample of max_rows when there are more),
+ * each softmax normalised over the R reference rows and the row itself.
+ * clusters (n) are the rows' clusters (their order); the reference rows'
+ * clusters are predicted. Weights are computed again in the direct form
+ * (scores in float, softmax sums in double), equal to the prediction's to
+ * float rounding. AC_ERR_INVALID for n = 0 or max_rows = 0, AC_ERR_DATA for a
+ * reference context on a model without reference rows; AC_ERR_NOMEM. On
+ * success free with ac_attention_map_free. */
+ac_status ac_attention_map_compute(const ac_model *m, const float *x, size_t n,
+                                   ac_context context, const int32_t *clusters, size_t max_rows,
+                                   uint64_t seed, ac_attention_map *out, ac_error *err);
+void ac_attention_map_free(ac_attention_map *map);
+
+/* Pictures as self-contained SVG files (no scripts, no external fonts or
+ * images), 800 px wide, with a title, axis titles and a legend; written
+ * atomically as ac_file_write_atomic. Names (labels, titles) may be any
+ * text: it is escaped, and bytes that are not UTF-8 become '?'. */
+
+/* At most this many points in a projection: a seeded sample beyond it. */
+#define AC_PLOT_MAX_POINTS 5000
+/* At most this many rows in an attention heat map. */
+#define AC_PLOT_MAX_ATTENTION_ROWS 256
+
+/* Loss and accuracy per epoch, two panels over a shared epoch axis; a NaN
+ * accuracy (unsupervised refinement) leaves a gap. n >= 1. */
+ac_status ac_plot_training(const char *path, const ac_epoch_report *epochs, size_t n,
+                           const char *title, ac_error *err);
+
+/* Points xy (n, 2), coloured by cluster (K of them), with the true label as
+ * marker shape when labels (n) is not NULL (label_names: C names, or NULL
+ * for "label 0", ...). x_title and y_title name the axes. Beyond
+ * AC_PLOT_MAX_POINTS rows a sample drawn with `seed` is drawn, and the
+ * picture says so. */
+ac_status ac_plot_projection(const char *path, const float *xy, size_t n,
+                             const int32_t *clusters, size_t K, const int32_t *labels,
+                             const char *const *label_names, size_t C, const char *x_title,
+                             const char *y_title, const char *title, uint64_t seed,
+                             ac_error *err);
+
+/* A heat map of map->weights, rows and columns in the map's (cluster) order,
+ * lines between clusters, a colour bar. */
+ac_status ac_plot_attention(const char *path, const ac_attention_map *map, const char *title,
+                            ac_error *err);
+
+/* The contingency table (K, C) as ac_contingency fills it: a grid of counts
+ * shaded by size, clusters down, labels across (label_names as above). */
+ac_status ac_plot_contingency(const char *path, const uint64_t *table, size_t K, size_t C,
+                              const char *const *label_names, const char *title,
+                              ac_error *err);
 
 #ifdef __cplusplus
 }

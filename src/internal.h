@@ -287,6 +287,11 @@ struct ac_model {
     float *reference_rows; /* (R, F), normalised; predictions attend over them */
     size_t n_reference;    /* R */
     ac_training_info training;
+    /* Loss and accuracy of the training epochs (up to AC_MAX_HISTORY of them:
+     * every stride-th epoch and the last when there were more); NULL, 0 for a
+     * model not trained here and a file that does not record them. */
+    ac_epoch_report *history;
+    size_t n_history;
     char written_by[64];   /* the file's attncluster_version, "" for a model made here */
 };
 
@@ -318,6 +323,13 @@ void model_forward(const ac_model *m, ac_acts *acts, const float *x, int B);
  * gradient, so those tensors of grads stay untouched). */
 void model_backward(const ac_model *m, const ac_acts *acts, ac_acts *dacts, const float *x,
                     int B, int upstream, ac_tensors *grads);
+/* The factor s of the attention scores s·q·k: 1, or 1/√H for AC_SCALE_SQRT. */
+float model_attention_scale(const ac_model *m);
+
+/* ac_train_unsupervised without the history (unsupervised.c); ac_train and
+ * ac_train_unsupervised record it around this. */
+ac_status train_unsupervised(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
+                             void *user, ac_model **out, ac_error *err);
 
 /* ------------------------------------------------------- iris_data.c */
 

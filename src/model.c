@@ -202,6 +202,7 @@ void ac_model_free(ac_model *m)
     ac_free(m->norm_shift);
     ac_free(m->norm_scale);
     ac_free(m->reference_rows);
+    ac_free(m->history);
     ac_free(m);
 }
 
@@ -311,7 +312,7 @@ void acts_free(ac_acts *a)
 
 /* --------------------------------------------------------- forward/backward */
 
-static float attention_scale_value(const ac_model *m)
+float model_attention_scale(const ac_model *m)
 {
     return m->scale == AC_SCALE_SQRT ? (float)(1.0 / sqrt((double)m->H)) : 1.0f;
 }
@@ -321,7 +322,7 @@ void model_forward(const ac_model *m, ac_acts *a, const float *x, int B)
     assert(B >= 1 && B <= a->capacity);
     float *const *t = m->p.t;
     int F = m->F, H = m->H, K = m->K;
-    float scale = attention_scale_value(m);
+    float scale = model_attention_scale(m);
     a->structured = structured_pays(F, H);
     if (a->structured) {
         /* The same function as below, computed through M and P (kernels.c). */
@@ -346,7 +347,7 @@ void model_backward(const ac_model *m, const ac_acts *a, ac_acts *d, const float
 {
     float *const *t = m->p.t;
     int F = m->F, H = m->H, K = m->K;
-    float scale = attention_scale_value(m);
+    float scale = model_attention_scale(m);
     linear_backward(upstream ? d->ln_out : NULL, g->t[P_CW], g->t[P_CB], d->logits, a->ln_out,
                     t[P_CW], B, H, K);
     if (!upstream)
@@ -417,7 +418,7 @@ static ac_status predict_batch_streaming(const ac_model *m, const float *x, size
     size_t chunk = n < PREDICT_CHUNK ? n : PREDICT_CHUNK;
     int structured = structured_pays(m->F, m->H) && A <= AC_MAX_STRUCTURED_A;
     float *const *t = m->p.t;
-    float scale = attention_scale_value(m);
+    float scale = model_attention_scale(m);
     int N = (int)n;
     /* structured: xt (A, N), u, z (N, A), M, P; direct: q, k, v, ctx, kt (N, H);
      * then attn_out, ln_out (chunk, H), mean, rstd (chunk), logits, probs (chunk, K). */
@@ -525,7 +526,7 @@ static ac_status predict_reference_context(const ac_model *m, const float *x, si
     float *scores = probs_scratch + chunk * K;
     float *const *t = m->p.t;
     int iF = m->F, iH = m->H, iK = m->K;
-    float scale = attention_scale_value(m);
+    float scale = model_attention_scale(m);
 
     /* The reference rows' keys and values, once for all chunks. */
     linear_forward(ref_k, m->reference_rows, t[P_KW], t[P_KB], (int)R, iF, iH);

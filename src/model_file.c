@@ -151,6 +151,20 @@ static void write_metadata(sbuf *h, const ac_model *m)
         metaf(h, &first, "training.data_hash", "fnv1a64:%016llx",
               (unsigned long long)m->training.data_hash);
     }
+    if (m->n_history) {
+        /* [[epoch (1-based), loss, accuracy or null], ...] */
+        text.len = 0;
+        sbuf_puts(&text, "[");
+        for (size_t i = 0; i < m->n_history; i++) {
+            sbuf_printf(&text, "%s[%d,", i ? "," : "", m->history[i].epoch + 1);
+            sbuf_json_float(&text, m->history[i].loss);
+            sbuf_puts(&text, ",");
+            sbuf_json_float(&text, m->history[i].accuracy);
+            sbuf_puts(&text, "]");
+        }
+        sbuf_puts(&text, "]");
+        meta(h, &first, "training.history", text.failed ? "" : text.data);
+    }
     sbuf_puts(h, "}");
     if (text.failed)
         h->failed = 1;
@@ -356,6 +370,68 @@ static ac_status load_training(const st_file *f, const char *path, ac_training_i
                    hex);
     t->data_hash = strtoull(hex + 8, NULL, 16);
     t->known = 1;
+    return AC_OK;
+}
+
+/* The optional training.history: [[epoch, loss, accuracy or null], ...],
+ * epochs increasing within 1..training.epochs, at most AC_MAX_HISTORY + 1
+ * entries, losses finite, accuracies in [0, 1] or null. */
+static ac_status load_history(const st_file *f, const char *path, ac_model *m, ac_error *err)
+{
+    const char *s = st_metadata(f, "training.history");
+    if (!s)
+        return AC_OK;
+    if (!m->training.known)
+        return BAD("__metadata__ has 'training.history' but no other training.* key (expected "
+                   "the training keys with it)");
+    const char *why = "not an array";
+    size_t where = 0;
+    json_value *v = NULL;
+    ac_status st = json_parse(s, strlen(s), 2, &v, &why, &where);
+    if (st == AC_ERR_NOMEM)
+        return ac_set_error(err, st, path, 0, 0, "out of memory");
+    if (st != AC_OK || v->type != JSON_ARRAY) {
+        json_free(v);
+        return BAD("__metadata__ 'training.history' is not a JSON array (%s at byte %zu)", why,
+                   where);
+    }
+    if (v->count > AC_MAX_HISTORY + 1) {
+        size_t n = v->count;
+        json_free(v);
+        return BAD("__metadata__ 'training.history' has %zu entries (expected at most %d)", n,
+                   AC_MAX_HISTORY + 1);
+    }
+    ac_epoch_report *h = ac_alloc((v->count ? v->count : 1) * sizeof *h);
+    if (!h) {
+        json_free(v);
+        return ac_set_error(err, AC_ERR_NOMEM, path, 0, 0, "out of memory");
+    }
+    int epochs = m->training.params.epochs;
+    for (size_t i = 0; i < v->count; i++) {
+        const json_value *e = v->items[i];
+        int ok = e->type == JSON_ARRAY && e->count == 3 && e->items[0]->is_uint &&
+                 e->items[0]->uint >= 1 && e->items[0]->uint <= (uint64_t)epochs &&
+                 (i == 0 || (int)e->items[0]->uint > h[i - 1].epoch + 1) &&
+                 e->items[1]->type == JSON_NUMBER && isfinite(e->items[1]->number) &&
+                 (e->items[2]->type == JSON_NULL ||
+                  (e->items[2]->type == JSON_NUMBER && e->items[2]->number >= 0.0 &&
+                   e->items[2]->number <= 1.0));
+        if (!ok) {
+            ac_free(h);
+            json_free(v);
+            return BAD("__metadata__ 'training.history' entry %zu is not [epoch, loss, accuracy] "
+                       "(expected increasing epochs from 1 to %d, a finite loss, an accuracy in "
+                       "[0, 1] or null)",
+                       i, epochs);
+        }
+        h[i].epoch = (int)e->items[0]->uint - 1;
+        h[i].epochs = epochs;
+        h[i].loss = e->items[1]->number;
+        h[i].accuracy = e->items[2]->type == JSON_NULL ? (double)NAN : e->items[2]->number;
+    }
+    m->history = h;
+    m->n_history = v->count;
+    json_free(v);
     return AC_OK;
 }
 
@@ -570,7 +646,8 @@ ac_status ac_model_load(const char *path, ac_model **out, ac_error *err)
                 goto fail;
             }
     }
-    if ((st = load_training(&f, path, &m->training, err)))
+    if ((st = load_training(&f, path, &m->training, err)) ||
+        (st = load_history(&f, path, m, err)))
         goto fail;
     if ((v = st_metadata(&f, "attncluster_version")))
         snprintf(m->written_by, sizeof m->written_by, "%s", v);

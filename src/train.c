@@ -327,15 +327,84 @@ ac_status trainer_run_epochs(trainer *tr, ac_model *m, const ac_dataset *ds, ac_
     return AC_OK;
 }
 
-ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
-                   void *user, ac_model **out, ac_error *err)
+/* ------------------------------------------------------------------ history */
+
+/* Keeps the epoch reports on their way to the caller's callback: every
+ * stride-th epoch and the last, at most AC_MAX_HISTORY + 1 of them, in a
+ * buffer allocated before training (a step never allocates). */
+typedef struct history_recorder {
+    ac_epoch_callback callback;
+    void *user;
+    int stride;
+    ac_epoch_report *reports;
+    size_t count, capacity;
+} history_recorder;
+
+static int record_epoch(const ac_epoch_report *r, void *user)
+{
+    history_recorder *h = user;
+    int last = r->epoch + 1 == r->epochs;
+    if ((r->epoch % h->stride == 0 || last) && h->count < h->capacity)
+        h->reports[h->count++] = *r;
+    return h->callback ? h->callback(r, h->user) : 0;
+}
+
+static ac_status train_supervised(const ac_dataset *ds, const ac_params *p,
+                                  ac_epoch_callback callback, void *user, ac_model **out,
+                                  ac_error *err);
+
+/* Either training, with the history recorded and handed to the model. */
+static ac_status train_recorded(const ac_dataset *ds, const ac_params *p, int unsupervised,
+                                ac_epoch_callback callback, void *user, ac_model **out,
+                                ac_error *err)
 {
     ac_status st = ac_params_validate(p, err);
     if (st != AC_OK)
         return st;
-    if (p->mode == AC_MODE_UNSUPERVISED)
-        return ac_train_unsupervised(ds, p, callback, user, out, err);
-    st = check_data(ds, p, err);
+    history_recorder h = {callback, user, (p->epochs + AC_MAX_HISTORY - 1) / AC_MAX_HISTORY,
+                          NULL, 0, 0};
+    h.capacity = (size_t)(p->epochs < AC_MAX_HISTORY ? p->epochs : AC_MAX_HISTORY + 1);
+    if (!(h.reports = ac_alloc(h.capacity * sizeof *h.reports)))
+        return ac_set_error(err, AC_ERR_NOMEM, "", 0, 0,
+                            "out of memory for the training history");
+    ac_model *m = NULL;
+    st = unsupervised ? train_unsupervised(ds, p, record_epoch, &h, &m, err)
+                      : train_supervised(ds, p, record_epoch, &h, &m, err);
+    if (st != AC_OK) {
+        ac_free(h.reports);
+        return st;
+    }
+    m->history = h.reports;
+    m->n_history = h.count;
+    *out = m;
+    return AC_OK;
+}
+
+ac_status ac_train(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
+                   void *user, ac_model **out, ac_error *err)
+{
+    return train_recorded(ds, p, p && p->mode == AC_MODE_UNSUPERVISED, callback, user, out, err);
+}
+
+ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
+                                ac_epoch_callback callback, void *user, ac_model **out,
+                                ac_error *err)
+{
+    return train_recorded(ds, p, 1, callback, user, out, err);
+}
+
+size_t ac_model_history(const ac_model *m, const ac_epoch_report **reports)
+{
+    if (reports)
+        *reports = m->history;
+    return m->n_history;
+}
+
+static ac_status train_supervised(const ac_dataset *ds, const ac_params *p,
+                                  ac_epoch_callback callback, void *user, ac_model **out,
+                                  ac_error *err)
+{
+    ac_status st = check_data(ds, p, err);
     if (st != AC_OK)
         return st;
 

@@ -87,7 +87,6 @@ static double smallest_share(const float *q, size_t N, size_t K, size_t *counts)
 /* The warm-up ends once the model agrees with k-means on this share of rows. */
 #define WARMUP_AGREEMENT 0.99
 
-/* Passes the warm-up's epochs on with the run's total. */
 /* Passes the warm-up's epochs on to the caller's callback: each of the
  * run's epochs is `inner` passes of trainer_run_epochs, reported once, as
  * epoch `offset` of `total`. */
@@ -112,9 +111,8 @@ static int relay_epoch(const ac_epoch_report *r, void *user)
     return rl->callback ? rl->callback(&copy, rl->user) : 0;
 }
 
-ac_status ac_train_unsupervised(const ac_dataset *ds, const ac_params *p,
-                                ac_epoch_callback callback, void *user, ac_model **out,
-                                ac_error *err)
+ac_status train_unsupervised(const ac_dataset *ds, const ac_params *p, ac_epoch_callback callback,
+                             void *user, ac_model **out, ac_error *err)
 {
     ac_status st = ac_params_validate(p, err);
     if (st != AC_OK)

@@ -116,6 +116,102 @@ static void models_equal(const ac_model *a, const ac_model *b)
     CHECK_INT_EQ(a->training.params.candle_compat, b->training.params.candle_compat);
     CHECK_INT_EQ(a->training.rows, b->training.rows);
     CHECK(a->training.data_hash == b->training.data_hash);
+    /* the history, to the 9 digits the file keeps */
+    CHECK_INT_EQ(a->n_history, b->n_history);
+    for (size_t i = 0; i < a->n_history && i < b->n_history; i++) {
+        CHECK_INT_EQ(a->history[i].epoch, b->history[i].epoch);
+        CHECK_INT_EQ(a->history[i].epochs, b->history[i].epochs);
+        CHECK_NEAR(a->history[i].loss, b->history[i].loss, 1e-8 * fabs(a->history[i].loss));
+        CHECK(isnan(a->history[i].accuracy) == isnan(b->history[i].accuracy));
+        if (!isnan(a->history[i].accuracy))
+            CHECK_NEAR(a->history[i].accuracy, b->history[i].accuracy, 1e-8);
+    }
+}
+
+/* The epoch reports, as the callback saw them. */
+typedef struct seen_epochs {
+    ac_epoch_report r[3000];
+    int n;
+} seen_epochs;
+
+static int keep_epoch(const ac_epoch_report *r, void *user)
+{
+    seen_epochs *s = user;
+    if (s->n < 3000)
+        s->r[s->n++] = *r;
+    return 0;
+}
+
+/* A model keeps every epoch's report up to AC_MAX_HISTORY; beyond, every
+ * ceil(E / AC_MAX_HISTORY)-th and the last; the file keeps them all, NaN
+ * accuracies (unsupervised refinement) as null. */
+static void the_training_history_is_kept_and_saved(void)
+{
+    static seen_epochs seen;
+    float x[8 * 2];
+    int32_t y[8];
+    for (int i = 0; i < 8; i++) {
+        x[2 * i] = (float)(i % 2);
+        x[2 * i + 1] = (float)i / 8.0f;
+        y[i] = i % 2;
+    }
+    ac_dataset *tiny = NULL, *iris = NULL;
+    CHECK_INT_EQ(ac_dataset_from_floats(x, 8, 2, y, &tiny, NULL), AC_OK);
+    CHECK_INT_EQ(ac_dataset_load_builtin_iris(&iris, NULL), AC_OK);
+    CHECK_INT_EQ(ac_dataset_normalize(iris, AC_NORMALIZE_MINMAX, NULL), AC_OK);
+    for (int mode = 0; mode < 2 && tiny && iris; mode++) {
+        /* supervised on 8 rows, long; unsupervised on Iris (8 rows collapse) */
+        ac_dataset *ds = mode == 0 ? tiny : iris;
+        ac_params p = ac_params_default();
+        p.hidden = mode == 0 ? 4 : 64;
+        p.clusters = mode == 0 ? 2 : 3;
+        p.epochs = mode == 0 ? 2500 : 40;
+        p.mode = mode == 0 ? AC_MODE_SUPERVISED : AC_MODE_UNSUPERVISED;
+        seen.n = 0;
+        ac_model *m = NULL, *back = NULL;
+        CHECK_INT_EQ(ac_train(ds, &p, keep_epoch, &seen, &m, NULL), AC_OK);
+        if (!m)
+            break;
+        const ac_epoch_report *h = NULL;
+        size_t n = ac_model_history(m, &h);
+        CHECK_INT_EQ(seen.n, p.epochs);
+        if (mode == 0) {
+            /* stride 3: epochs 0, 3, ..., 2496 (833 of them), then 2499 */
+            CHECK_INT_EQ(n, 834);
+            for (size_t i = 0; i < n && i < 833; i++)
+                CHECK_INT_EQ(h[i].epoch, (int)(3 * i));
+            CHECK_INT_EQ(h[n - 1].epoch, 2499);
+        } else {
+            CHECK_INT_EQ(n, 40);
+            CHECK(isnan(h[n - 1].accuracy)); /* the refinement has no accuracy */
+        }
+        for (size_t i = 0; i < n; i++) {
+            const ac_epoch_report *r = &seen.r[h[i].epoch];
+            CHECK(h[i].loss == r->loss);
+            CHECK(h[i].accuracy == r->accuracy || (isnan(h[i].accuracy) && isnan(r->accuracy)));
+            CHECK_INT_EQ(h[i].epochs, p.epochs);
+        }
+        const char *path = tmp_path("history.safetensors");
+        CHECK_INT_EQ(ac_model_save(m, path, NULL), AC_OK);
+        CHECK_INT_EQ(ac_model_load(path, &back, NULL), AC_OK);
+        if (back)
+            models_equal(m, back);
+        ac_model_free(m);
+        ac_model_free(back);
+    }
+    ac_dataset_free(tiny);
+    ac_dataset_free(iris);
+    /* A model that was never trained has none, and its file says none. */
+    ac_params p = ac_params_default();
+    ac_model *fresh = NULL, *back = NULL;
+    CHECK_INT_EQ(ac_model_create(&p, 3, &fresh, NULL), AC_OK);
+    CHECK_INT_EQ(ac_model_history(fresh, NULL), 0);
+    CHECK_INT_EQ(ac_model_save(fresh, tmp_path("fresh.safetensors"), NULL), AC_OK);
+    CHECK_INT_EQ(ac_model_load(tmp_path("fresh.safetensors"), &back, NULL), AC_OK);
+    if (back)
+        CHECK_INT_EQ(ac_model_history(back, NULL), 0);
+    ac_model_free(fresh);
+    ac_model_free(back);
 }
 
 static void a_saved_model_loads_back_bit_for_bit(void)
@@ -325,6 +421,17 @@ static void broken_and_hostile_files_are_refused_with_a_reason(void)
     expect_refused("array.st", "not a JSON object", AC_ERR_PARSE);
     write_st(tmp_path("deep.st"), "{\"__metadata__\":{\"a\":[[[[[1]]]]]}}", NULL, 0, 0);
     expect_refused("deep.st", "nesting", AC_ERR_PARSE);
+    /* The training history. */
+    refuse_header("history_epoch.st", "\"training.history\":\"[[1,", "\"training.history\":\"[[2,",
+                  "is not [epoch, loss, accuracy]");
+    refuse_header("history_zero.st", "\"training.history\":\"[[1,", "\"training.history\":\"[[0,",
+                  "entry 0 is not [epoch, loss, accuracy]");
+    refuse_header("history_flat.st", "\"training.history\":\"[[1,", "\"training.history\":\"[1,[",
+                  "entry 0 is not");
+    refuse_header("history_text.st", "\"training.history\":\"[[1,", "\"training.history\":\"x[[1,",
+                  "'training.history' is not a JSON array");
+    refuse_header("history_alone.st", "\"training.lr\"", "\"training.lx\"",
+                  "'training.history' but no other training.* key");
     write_st(tmp_path("trailing_comma.st"), "{\"__metadata__\":{},}", NULL, 0, 0);
     expect_refused("trailing_comma.st", "header JSON", AC_ERR_PARSE);
     write_st(tmp_path("bad_utf8.st"), "{\"__metadata__\":{\"a\":\"\xff\"}}", NULL, 0, 0);
@@ -554,6 +661,7 @@ int main(void)
     RUN_TEST(a_saved_model_loads_back_bit_for_bit);
     RUN_TEST(the_file_follows_the_safetensors_layout_candle_writes);
     RUN_TEST(a_model_written_by_pytorch_predicts_what_pytorch_predicted);
+    RUN_TEST(the_training_history_is_kept_and_saved);
     RUN_TEST(broken_and_hostile_files_are_refused_with_a_reason);
     RUN_TEST(a_save_stopped_half_way_leaves_the_old_file_whole);
     RUN_TEST(a_failed_save_creates_and_touches_nothing);
