@@ -5,6 +5,7 @@
 #   make test       every test, then all of them again under ASan + UBSan
 #   make bench      attncluster against PyTorch, side by side (bench/RESULTS.md)
 #   make bench-quality  clustering quality against scikit-learn (bench/RESULTS.md)
+#   make check-pictures  renders every picture in headless Chromium (installs it)
 #   make clean
 #
 # WERROR=-Werror turns warnings into errors (CI does).
@@ -91,6 +92,25 @@ bench-quality: $(TOOL)
 
 clean:
 	rm -rf build
+
+# ----------------------------------------------------------------- pictures
+# make check-pictures  renders every picture the tool draws (train, eval,
+# unlabelled and k-means runs, in build/pictures) in headless Chromium and
+# checks that none renders blank; PNG screenshots are left beside them.
+# Debian's chromium is installed when missing (as root), else named.
+CHROMIUM ?= chromium
+.PHONY: check-pictures
+check-pictures: $(TOOL)
+	@if ! command -v $(CHROMIUM) >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "make check-pictures: installing chromium"; \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null || \
+	        { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; } || exit 1; \
+	    else \
+	        echo "make check-pictures: $(CHROMIUM) not found: apt-get install chromium"; exit 1; \
+	    fi; \
+	fi
+	sh tests/check_pictures.sh $(TOOL) $(BUILD)/pictures $(CHROMIUM)
 
 # ------------------------------------------------------------------ fuzzing
 # make fuzz   builds the libFuzzer harnesses of fuzz/ (the CSV reader, the model

@@ -487,7 +487,7 @@ expect_empty stderr "$T/err"
 for o in --data --hidden --batch-size --lr --weight-decay --epochs --clusters --print-every \
     --seed --attention-scale --candle-compat --quiet --version --normalize --features \
     --test-fraction --folds --save --assignments --header --no-header --label --no-label \
-    --drop-missing --model --output --context --json; do
+    --drop-missing --model --output --context --json --plot; do
     expect_has "--help" "$T/out" "$o"
 done
 for d in "[64]" "[32]" "[100]" "[42]"; do
@@ -1482,6 +1482,227 @@ if command -v valgrind >/dev/null 2>&1; then
     expect_has stdout "$T/out" "Final clustering accuracy"
 else
     fail "valgrind is not installed (apt-get install valgrind)"
+fi
+end
+
+# ------------------------------------------------- 30. pictures (--plot)
+
+# svg_ok LABEL FILE: an SVG document of ours: the XML declaration, an <svg>
+# root 800 px wide, closed at the end (test_plot checks the structure in
+# depth; here the files the tool writes).
+svg_ok() {
+    if [ ! -s "$2" ]; then
+        fail "$1: no file $2"
+        return
+    fi
+    expect_line1 "$1" "$2" '<?xml version="1.0" encoding="UTF-8"?>'
+    expect_has "$1" "$2" '<svg xmlns="http://www.w3.org/2000/svg" width="800"'
+    [ "$(tail -n 1 "$2")" = "</svg>" ] || fail "$1 does not end with </svg>"
+}
+
+begin "train --plot DIR writes the four pictures, creating DIR"
+run --epochs 5 --plot "$T/pics/a/b"
+expect_rc 0
+for f in training projection attention contingency; do
+    svg_ok "$f.svg" "$T/pics/a/b/$f.svg"
+done
+expect_has stderr "$T/err" "Pictures in $T/pics/a/b: training.svg, projection.svg, attention.svg, contingency.svg"
+expect_has stdout "$T/out" "Final clustering accuracy: "
+expect_has "training.svg" "$T/pics/a/b/training.svg" "5 epochs"
+expect_has "projection.svg" "$T/pics/a/b/projection.svg" "Iris-versicolor"
+expect_has "attention.svg" "$T/pics/a/b/attention.svg" "150 of 150 rows"
+expect_has "contingency.svg" "$T/pics/a/b/contingency.svg" "150 rows"
+# the same run writes the same bytes; the stdout is the run without --plot's
+run --epochs 5 --plot "$T/pics/again"
+cmp -s "$T/pics/a/b/projection.svg" "$T/pics/again/projection.svg" || fail "projection.svg differs between two runs"
+cmp -s "$T/pics/a/b/attention.svg" "$T/pics/again/attention.svg" || fail "attention.svg differs between two runs"
+"$BIN" --epochs 5 >"$T/noplot.out" 2>/dev/null </dev/null
+cmp -s "$T/out" "$T/noplot.out" || fail "--plot changed what is printed on stdout"
+end
+
+begin "--plot --quiet: no note on stderr"
+run --epochs 2 --plot "$T/pics/quiet" --quiet
+expect_rc 0
+expect_empty stderr "$T/err"
+svg_ok projection.svg "$T/pics/quiet/projection.svg"
+end
+
+begin "--plot without labels: no contingency table"
+run --data data/iris.csv --no-label --mode unsupervised --epochs 4 --plot "$T/pics/unl" --quiet
+expect_rc 0
+for f in training projection attention; do
+    svg_ok "$f.svg" "$T/pics/unl/$f.svg"
+done
+[ -e "$T/pics/unl/contingency.svg" ] && fail "contingency.svg without labels"
+expect_lacks "projection.svg" "$T/pics/unl/projection.svg" "True label"
+end
+
+begin "--plot with k-means: the projection and the contingency table"
+run --algorithm kmeans --plot "$T/pics/km"
+expect_rc 0
+svg_ok projection.svg "$T/pics/km/projection.svg"
+svg_ok contingency.svg "$T/pics/km/contingency.svg"
+[ -e "$T/pics/km/training.svg" ] && fail "training.svg for k-means"
+[ -e "$T/pics/km/attention.svg" ] && fail "attention.svg for k-means"
+expect_has stderr "$T/err" "Pictures in $T/pics/km: projection.svg, contingency.svg"
+end
+
+begin "--plot on a regular file: a runtime error naming it"
+: >"$T/pics/plainfile"
+run --epochs 2 --quiet --plot "$T/pics/plainfile"
+expect_rc 1
+expect_has stderr "$T/err" "$T/pics/plainfile: not a directory"
+end
+
+usage_error "--plot with --folds" "--plot draws one run on all rows" "--folds" --plot "$T/x" --folds 3
+usage_error "--plot on predict" "--plot is not an option of 'predict'" "" predict --model m --plot d x.csv
+usage_error "--plot with an empty name" "--plot: an empty directory name" "" --plot ""
+
+begin "eval --plot: the pictures of a saved model on new rows"
+run --epochs 8 --quiet --save "$T/plot.st"
+expect_rc 0
+run eval --model "$T/plot.st" --plot "$T/pics/eval" data/iris.csv
+expect_rc 0
+for f in training projection attention contingency; do
+    svg_ok "$f.svg" "$T/pics/eval/$f.svg"
+done
+expect_has "training.svg" "$T/pics/eval/training.svg" "8 epochs"
+expect_has "attention.svg" "$T/pics/eval/attention.svg" "reference context"
+run eval --model "$T/plot.st" --context batch --plot "$T/pics/evalb" --quiet data/iris.csv
+expect_rc 0
+expect_has "attention.svg" "$T/pics/evalb/attention.svg" "batch context"
+end
+
+begin "eval --plot on a model without a training history: no training.svg, said"
+run eval --model tests/fixtures/reference_model.safetensors --plot "$T/pics/ref" data/iris.csv
+expect_rc 0
+[ -e "$T/pics/ref/training.svg" ] && fail "training.svg without a history"
+svg_ok projection.svg "$T/pics/ref/projection.svg"
+expect_has stderr "$T/err" "records no training history, so no training.svg"
+end
+
+# ------------------------------------------------- 31. predict --json
+
+cat >"$T/check_lines.py" <<'PYEOF'
+import json, sys
+rows, K, labelled = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "labelled"
+problems = []
+lines = sys.stdin.read().split("\n")
+if lines[-1] != "":
+    problems.append("no final newline")
+lines = lines[:-1]
+if len(lines) != rows:
+    problems.append("%d lines, expected %d" % (len(lines), rows))
+def refuse(name):
+    raise ValueError(name)
+for i, line in enumerate(lines):
+    try:
+        d = json.loads(line, parse_constant=refuse)
+    except ValueError as e:
+        problems.append("line %d is not JSON: %s" % (i + 1, e))
+        break
+    want = ["schema", "row", "cluster", "probabilities", "label"] + (["true_label"] if labelled else [])
+    if list(d) != want:
+        problems.append("line %d keys %r, expected %r" % (i + 1, list(d), want))
+        break
+    p = d["probabilities"]
+    if d["schema"] != "attncluster.v1" or d["row"] != i or len(p) != K or \
+            abs(sum(p) - 1) > 1e-5 or max(range(K), key=lambda k: p[k]) != d["cluster"]:
+        problems.append("line %d: %r" % (i + 1, d))
+        break
+print("; ".join(problems))
+sys.exit(1 if problems else 0)
+PYEOF
+
+begin "predict --json: one JSON object per row, the CSV's numbers"
+run --epochs 5 --quiet --save "$T/json_predict.st"
+run predict --model "$T/json_predict.st" --json --quiet data/iris.csv
+expect_rc 0
+expect_empty stderr "$T/err"
+lines=$(wc -l <"$T/out" | tr -d ' ')
+[ "$lines" -eq 150 ] || fail "stdout has $lines lines, expected 150"
+expect_line1 stdout "$T/out" "$(head -n 1 "$T/out" | grep -E '^\{"schema":"attncluster.v1","row":0,"cluster":[0-2],"probabilities":\[[^]]*\],"label":"Iris-[a-z]*","true_label":"Iris-setosa"\}$')"
+[ -n "$(head -n 1 "$T/out")" ] || fail "empty first line"
+if [ -x "$PY" ]; then
+    problem=$("$PY" "$T/check_lines.py" 150 3 labelled <"$T/out" 2>&1) || fail "JSON lines: $problem"
+fi
+# the same clusters and probabilities as the CSV
+"$BIN" predict --model "$T/json_predict.st" --quiet data/iris.csv >"$T/pred.csv" 2>/dev/null
+sed -e 's/^{"schema":"attncluster.v1","row":\([0-9]*\),"cluster":\([0-9]*\),"probabilities":\[\([^]]*\)\],"label":\("[^"]*"\).*/\1,\2,\3,\4/' -e 's/"//g' "$T/out" >"$T/pred_from_json.csv"
+tail -n +2 "$T/pred.csv" | cmp -s - "$T/pred_from_json.csv" || fail "the JSON lines differ from the CSV rows"
+end
+
+begin "predict --json --output, without a label column: no true_label"
+run predict --model "$T/json_predict.st" --json --quiet --no-label --output "$T/pred.jsonl" data/iris.csv
+expect_rc 0
+expect_empty stdout "$T/out"
+expect_lacks "pred.jsonl" "$T/pred.jsonl" "true_label"
+lines=$(wc -l <"$T/pred.jsonl" | tr -d ' ')
+[ "$lines" -eq 150 ] || fail "pred.jsonl has $lines lines, expected 150"
+if [ -x "$PY" ]; then
+    problem=$("$PY" "$T/check_lines.py" 150 3 unlabelled <"$T/pred.jsonl" 2>&1) || fail "JSON lines: $problem"
+fi
+end
+
+begin "predict --json: the schema of train --json and eval --json"
+run --epochs 2 --quiet --json
+s1=$(grep -o '^{"schema":"[^"]*"' "$T/out")
+run eval --model "$T/json_predict.st" --quiet --json data/iris.csv
+s2=$(grep -o '^{"schema":"[^"]*"' "$T/out")
+run predict --model "$T/json_predict.st" --quiet --json data/iris.csv
+s3=$(head -n 1 "$T/out" | grep -o '^{"schema":"[^"]*"')
+[ -n "$s1" ] && [ "$s1" = "$s2" ] && [ "$s2" = "$s3" ] || fail "schemas differ: '$s1' '$s2' '$s3'"
+end
+
+# ------------------------------------------------- 32. progress wherever one waits
+
+# under_terminal COMMAND: runs it under a pseudo-terminal, output in $T/out.
+under_terminal() {
+    script -qec "$1" /dev/null >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+}
+
+begin "progress bar over folds on a terminal, with rate and time left"
+if command -v script >/dev/null 2>&1; then
+    under_terminal "'$BIN' --folds 3 --epochs 2"
+    expect_rc 0
+    expect_has "terminal output" "$T/out" " 3/3 ["
+    grep -q -E '3/3 \[[0-9:]+<[0-9:]+, [0-9.]+(folds/s|s/folds)\]' "$T/out" || fail "no rate and time left in the folds bar"
+    under_terminal "'$BIN' --folds 3 --epochs 2 --quiet"
+    expect_lacks "terminal output" "$T/out" "%|"
+else
+    fail "util-linux 'script' not found"
+fi
+end
+
+begin "progress bar over K in a sweep on a terminal"
+if command -v script >/dev/null 2>&1; then
+    under_terminal "'$BIN' sweep --algorithm kmeans --clusters 2..5 data/iris.csv"
+    expect_rc 0
+    grep -q -E '4/4 \[[0-9:]+<[0-9:]+, [0-9.]+(K/s|s/K)\]' "$T/out" || fail "no K bar with rate and time left"
+    expect_has "terminal output" "$T/out" "Best by silhouette"
+    under_terminal "'$BIN' sweep --algorithm kmeans --clusters 2..5 --quiet data/iris.csv"
+    expect_lacks "terminal output" "$T/out" "%|"
+else
+    fail "util-linux 'script' not found"
+fi
+end
+
+begin "progress bar over a large prediction on a terminal"
+if command -v script >/dev/null 2>&1; then
+    # 60,000 rows: Iris's 150, 400 times
+    { head -n 1 data/iris.csv; i=0; while [ $i -lt 400 ]; do tail -n +2 data/iris.csv; i=$((i + 1)); done; } >"$T/big.csv"
+    under_terminal "'$BIN' predict --model '$T/json_predict.st' --output '$T/big.out' '$T/big.csv'"
+    expect_rc 0
+    grep -q -E '60000/60000 \[[0-9:]+<[0-9:]+, [0-9.]+(rows/s|s/rows)\]' "$T/out" || fail "no rows bar with rate and time left"
+    # sliced, the predictions are those of one pass (the reference context)
+    "$BIN" predict --model "$T/json_predict.st" --quiet "$T/big.csv" >"$T/big2.out" 2>/dev/null
+    cmp -s "$T/big.out" "$T/big2.out" || fail "the sliced prediction differs"
+    [ "$(wc -l <"$T/big.out" | tr -d ' ')" -eq 60001 ] || fail "not 60,000 rows predicted"
+    under_terminal "'$BIN' predict --quiet --model '$T/json_predict.st' --output '$T/big.out' '$T/big.csv'"
+    expect_lacks "terminal output" "$T/out" "%|"
+else
+    fail "util-linux 'script' not found"
 fi
 end
 

@@ -7,9 +7,10 @@
  *   attncluster predict --model FILE DATA.csv
  *   attncluster eval --model FILE DATA.csv
  *   attncluster info FILE
+ *   attncluster sweep [--clusters FROM..TO] DATA.csv
  *
- * Exit codes: 0 ok, 1 a runtime problem (file, data, memory), 2 a malformed
- * command line.
+ * Exit codes: 0 ok, 1 a runtime problem (file, data, memory, a diverged
+ * training), 2 a malformed command line, 130 interrupted (SIGINT).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -28,6 +29,10 @@
 #include <unistd.h>
 
 #define DEFAULT_DATA "data/iris.csv"
+/* predict/eval: from this many rows on, reference-context predictions go a
+ * slice at a time with a progress bar. */
+#define PREDICT_PROGRESS_ROWS 50000
+#define PREDICT_SLICE_ROWS 16384
 #define SAMPLES_PER_CLUSTER 5
 
 typedef enum command { CMD_TRAIN, CMD_PREDICT, CMD_EVAL, CMD_INFO, CMD_SWEEP } command;
@@ -41,6 +46,7 @@ typedef struct options {
                                 predict/eval/info: the positional file */
     const char *save;        /* train --save */
     const char *assignments; /* train --assignments */
+    const char *plot;        /* train/eval --plot: a directory for the pictures */
     const char *model;       /* predict/eval --model */
     const char *output;      /* predict --output */
     ac_context context;      /* predict/eval --context */
@@ -103,8 +109,11 @@ static void print_usage(FILE *out)
             "  --save FILE             write the trained model (safetensors); with\n"
             "                          --folds or --test-fraction, refit on all rows [off]\n"
             "  --assignments FILE      write every training row's cluster (CSV) [off]\n"
-            "\n"
-            "reading CSV (train, predict, eval):\n"
+            "\n",
+            d.hidden, d.batch_size, d.lr, d.weight_decay, d.epochs, d.clusters,
+            (unsigned long long)d.seed);
+    /* (two strings: C11 compilers need not take one over 4095 bytes) */
+    fputs("reading CSV (train, predict, eval):\n"
             "  --header, --no-header   the first line is / is not a header [detected]\n"
             "  --label NAME|N          the label column [the last column, when not numeric]\n"
             "  --no-label              there is no label column\n"
@@ -118,13 +127,21 @@ static void print_usage(FILE *out)
             "\n"
             "predict and eval options:\n"
             "  --model FILE            a model saved by 'train --save'\n"
-            "  --output FILE           predict: write the CSV there [standard output]\n"
+            "  --output FILE           predict: write the CSV (or the JSON lines) there\n"
+            "                          [standard output]\n"
             "  --context C             'reference': each row attends over the model's\n"
             "                          reference rows and itself, so its cluster does not\n"
             "                          depend on the other rows; 'batch': across the rows\n"
             "                          given, as the chapter [reference]\n"
             "\n"
-            "  --json                  train, eval: print the results as one JSON object\n"
+            "  --plot DIR              train, eval: draw the run as SVG pictures in DIR\n"
+            "                          (created when missing): training.svg (loss and\n"
+            "                          accuracy per epoch), projection.svg (the rows on their\n"
+            "                          first two principal components), attention.svg (the\n"
+            "                          attention weights, at most 256 rows), contingency.svg\n"
+            "                          (clusters against labels, when there are labels) [off]\n"
+            "  --json                  train, eval, sweep: print the results as one JSON\n"
+            "                          object; predict: one JSON object per row (JSON lines)\n"
             "  --quiet                 no progress bar, no notes on stderr\n"
             "  -h, --help              this help\n"
             "  --version               the version\n"
@@ -132,8 +149,7 @@ static void print_usage(FILE *out)
             "Exit status: 0 ok, 1 a file, data or memory problem or a diverged training,\n"
             "2 a bad command line, 130 interrupted (SIGINT: training stops at the end of\n"
             "its step and no model is written).\n",
-            d.hidden, d.batch_size, d.lr, d.weight_decay, d.epochs, d.clusters,
-            (unsigned long long)d.seed);
+          out);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -255,7 +271,7 @@ enum {
     OPT_PRINT_EVERY, OPT_SEED, OPT_SCALE, OPT_CANDLE, OPT_QUIET, OPT_VERSION, OPT_SAVE,
     OPT_MODEL, OPT_OUTPUT, OPT_CONTEXT, OPT_HEADER, OPT_NO_HEADER, OPT_LABEL, OPT_NO_LABEL,
     OPT_FEATURES, OPT_DROP, OPT_NORMALIZE, OPT_TEST_FRACTION, OPT_FOLDS, OPT_ASSIGNMENTS,
-    OPT_JSON, OPT_MODE, OPT_ALGORITHM, OPT_END
+    OPT_JSON, OPT_MODE, OPT_ALGORITHM, OPT_PLOT, OPT_END
 };
 
 /* Which options each command takes (bit OPT_x - OPT_DATA). */
@@ -267,11 +283,11 @@ static const unsigned long long command_options[] = {
                   BIT(OPT_SCALE) | BIT(OPT_CANDLE) | BIT(OPT_QUIET) | BIT(OPT_SAVE) |
                   CSV_READING | BIT(OPT_FEATURES) | BIT(OPT_DROP) | BIT(OPT_NORMALIZE) |
                   BIT(OPT_TEST_FRACTION) | BIT(OPT_FOLDS) | BIT(OPT_ASSIGNMENTS) | BIT(OPT_JSON) |
-                  BIT(OPT_MODE) | BIT(OPT_ALGORITHM),
+                  BIT(OPT_MODE) | BIT(OPT_ALGORITHM) | BIT(OPT_PLOT),
     [CMD_PREDICT] = BIT(OPT_MODEL) | BIT(OPT_OUTPUT) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET) |
-                    CSV_READING,
+                    CSV_READING | BIT(OPT_JSON),
     [CMD_EVAL] = BIT(OPT_MODEL) | BIT(OPT_CONTEXT) | BIT(OPT_QUIET) | CSV_READING |
-                 BIT(OPT_DROP) | BIT(OPT_JSON),
+                 BIT(OPT_DROP) | BIT(OPT_JSON) | BIT(OPT_PLOT),
     [CMD_INFO] = 0,
     [CMD_SWEEP] = BIT(OPT_HIDDEN) | BIT(OPT_BATCH) | BIT(OPT_LR) | BIT(OPT_WD) | BIT(OPT_EPOCHS) |
                   BIT(OPT_CLUSTERS) | BIT(OPT_SEED) | BIT(OPT_SCALE) | BIT(OPT_QUIET) |
@@ -334,6 +350,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"json", no_argument, NULL, OPT_JSON},
         {"mode", required_argument, NULL, OPT_MODE},
         {"algorithm", required_argument, NULL, OPT_ALGORITHM},
+        {"plot", required_argument, NULL, OPT_PLOT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -352,6 +369,11 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_MODEL: o->model = arg; break;
         case OPT_OUTPUT: o->output = arg; break;
         case OPT_ASSIGNMENTS: o->assignments = arg; break;
+        case OPT_PLOT:
+            if (!*arg)
+                return usage_error("--plot: an empty directory name");
+            o->plot = arg;
+            break;
         case OPT_CONTEXT:
             if (strcmp(arg, "reference") == 0)
                 o->context = AC_CONTEXT_REFERENCE;
@@ -518,6 +540,9 @@ static int parse_options(int argc, char **argv, options *o)
     if (o->assignments && (o->test_fraction > 0.0 || o->folds))
         return usage_error("--assignments writes the clusters of one run on all rows; it "
                            "cannot be combined with --test-fraction or --folds");
+    if (o->plot && (o->test_fraction > 0.0 || o->folds))
+        return usage_error("--plot draws one run on all rows; it cannot be combined with "
+                           "--test-fraction or --folds");
     if (o->csv.label && o->csv.no_label)
         return usage_error("--label and --no-label contradict each other");
     if (o->kmeans && (o->test_fraction > 0.0 || o->folds || o->save))
@@ -594,11 +619,9 @@ static int on_epoch(const ac_epoch_report *r, void *user)
 {
     run_state *rs = user;
     int last = r->epoch + 1 == r->epochs;
-    if (rs->epochs) {
-        if (r->epoch >= 0 && r->epoch < rs->opt->params.epochs)
-            rs->epochs[r->epoch] = *r;
-    }
-    else if (r->epoch % rs->opt->print_every == 0 || last) {
+    if (rs->epochs && r->epoch >= 0 && r->epoch < rs->opt->params.epochs)
+        rs->epochs[r->epoch] = *r; /* for --json and --plot */
+    if (!rs->opt->json && (r->epoch % rs->opt->print_every == 0 || last)) {
         progress_clear(&rs->bar);
         if (isnan(r->accuracy)) /* unsupervised refinement: no labels to be accurate to */
             printf("Epoch %d/%d: Loss = %.4f\n", r->epoch + 1, r->epochs, r->loss);
@@ -779,6 +802,142 @@ static int write_assignments(const options *o, const ac_dataset *ds, const int32
     return rc;
 }
 
+/* --plot: creates DIR and the directories above it when missing. */
+static int make_directories(const char *dir)
+{
+    size_t len = strlen(dir);
+    char *path = malloc(len + 1);
+    if (!path) {
+        fprintf(stderr, "attncluster: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char saved = path[i];
+        path[i] = '\0';
+        struct stat st;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "%s: cannot create the directory: %s\n", path, strerror(errno));
+            free(path);
+            return EXIT_RUNTIME;
+        }
+        if (saved == '\0' && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            fprintf(stderr, "%s: not a directory (expected a directory for --plot)\n", path);
+            free(path);
+            return EXIT_RUNTIME;
+        }
+        path[i] = saved;
+    }
+    free(path);
+    return 0;
+}
+
+/* What the pictures of one run are drawn from. */
+typedef struct picture_input {
+    const ac_dataset *ds;        /* scaled rows, labels when known */
+    const ac_model *model;       /* NULL for k-means: no attention to draw */
+    const int32_t *clusters;     /* (N) */
+    size_t K;
+    const scores *scores;        /* the contingency table when labelled */
+    const ac_epoch_report *epochs; /* n_epochs of them, NULL: no training curves */
+    size_t n_epochs;
+    ac_context context;          /* the forward pass whose attention is drawn */
+    const char *what;            /* "attention, supervised", ... for the titles */
+    const char *model_path;      /* eval: the model file (its training is not on this data) */
+} picture_input;
+
+/* --plot DIR: the SVG pictures of one run. */
+static int write_pictures(const options *o, const picture_input *in)
+{
+    int rc = make_directories(o->plot);
+    if (rc != 0)
+        return rc;
+    const ac_dataset *ds = in->ds;
+    size_t N = ac_dataset_rows(ds), F = ac_dataset_features_count(ds);
+    size_t C = ac_dataset_labels(ds) ? ac_dataset_classes(ds) : 0;
+    size_t dir_len = strlen(o->plot);
+    char *path = malloc(dir_len + 32);
+    float *xy = calloc(N * 2, sizeof *xy);
+    float *pc = malloc(N * (F < 2 ? 1 : 2) * sizeof *pc);
+    const char **label_names = calloc(C ? C : 1, sizeof *label_names);
+    ac_attention_map map;
+    memset(&map, 0, sizeof map);
+    char title[200], x_title[80], y_title[80], written[128] = "";
+    const char *source = ac_dataset_source(ds);
+    ac_error err;
+    rc = EXIT_RUNTIME;
+    if (!path || !xy || !pc || !label_names) {
+        fprintf(stderr, "attncluster: out of memory for the pictures\n");
+        goto done;
+    }
+    for (size_t c = 0; c < C; c++)
+        label_names[c] = ac_dataset_label_name(ds, c);
+#define PICTURE(name) (snprintf(path, dir_len + 32, "%s/%s", o->plot, name), \
+                       strcat(written, written[0] ? ", " name : name), path)
+    if (in->epochs && in->n_epochs) {
+        if (in->model_path)
+            snprintf(title, sizeof title, "Training of %.80s (as its file records it)",
+                     printable(in->model_path));
+        else
+            snprintf(title, sizeof title, "Training on %.80s (%s)", printable(source), in->what);
+        if (ac_plot_training(PICTURE("training.svg"), in->epochs, in->n_epochs, title, &err) !=
+            AC_OK)
+            goto failed;
+    }
+    /* The rows on their first two principal components (one when F = 1). */
+    size_t comps = F < 2 ? 1 : 2;
+    double explained[2] = {0.0, 0.0};
+    if (ac_pca(ac_dataset_features(ds), N, F, comps, pc, explained, &err) != AC_OK)
+        goto failed;
+    for (size_t i = 0; i < N; i++) {
+        xy[2 * i] = pc[i * comps];
+        xy[2 * i + 1] = comps == 2 ? pc[i * comps + 1] : 0.0f;
+    }
+    snprintf(x_title, sizeof x_title, "PC1 (%.1f%% of the variance)", 100.0 * explained[0]);
+    if (comps == 2)
+        snprintf(y_title, sizeof y_title, "PC2 (%.1f%% of the variance)", 100.0 * explained[1]);
+    else
+        snprintf(y_title, sizeof y_title, "(one feature: no second component)");
+    snprintf(title, sizeof title, "%zu clusters of %.80s (%s)", in->K, printable(source),
+             in->what);
+    if (ac_plot_projection(PICTURE("projection.svg"), xy, N, in->clusters, in->K,
+                           ac_dataset_labels(ds), label_names, C, x_title, y_title, title,
+                           o->params.seed, &err) != AC_OK)
+        goto failed;
+    if (in->model) {
+        if (ac_attention_map_compute(in->model, ac_dataset_features(ds), N, in->context,
+                                     in->clusters, AC_PLOT_MAX_ATTENTION_ROWS, o->params.seed,
+                                     &map, &err) != AC_OK)
+            goto failed;
+        snprintf(title, sizeof title, "Attention weights on %.80s (%s context)", printable(source),
+                 in->context == AC_CONTEXT_BATCH ? "batch" : "reference");
+        if (ac_plot_attention(PICTURE("attention.svg"), &map, title, &err) != AC_OK)
+            goto failed;
+    }
+    if (C && in->scores->table) {
+        snprintf(title, sizeof title, "Clusters against labels on %.80s", printable(source));
+        if (ac_plot_contingency(PICTURE("contingency.svg"), in->scores->table, in->K,
+                                in->scores->C, label_names, title, &err) != AC_OK)
+            goto failed;
+    }
+#undef PICTURE
+    if (!o->quiet)
+        fprintf(stderr, "Pictures in %s: %s\n", o->plot, written);
+    rc = 0;
+    goto done;
+failed:
+    rc = report_error(&err);
+done:
+    ac_attention_map_free(&map);
+    free(path);
+    free(xy);
+    free(pc);
+    free(label_names);
+    return rc;
+}
+
 /* The chapter's run: train on all rows, then one forward pass over all of
  * them (attention across the whole data set), its metrics and samples. */
 static int run_chapter(const options *o, ac_dataset *ds)
@@ -829,7 +988,8 @@ static int run_chapter(const options *o, ac_dataset *ds)
             fflush(stdout);
         }
         rs.opt = o;
-        if (o->json && !(rs.epochs = calloc((size_t)o->params.epochs, sizeof *rs.epochs))) {
+        if ((o->json || o->plot) &&
+            !(rs.epochs = calloc((size_t)o->params.epochs, sizeof *rs.epochs))) {
             fprintf(stderr, "attncluster: out of memory\n");
             goto done;
         }
@@ -899,6 +1059,16 @@ static int run_chapter(const options *o, ac_dataset *ds)
         goto done;
     if (o->assignments && (rc = write_assignments(o, ds, clusters)) != 0)
         goto done;
+    if (o->plot) {
+        picture_input in = {ds, model, clusters, K, &s, rs.epochs,
+                            rs.epochs ? (size_t)o->params.epochs : 0, AC_CONTEXT_BATCH,
+                            o->kmeans ? "k-means"
+                            : o->params.mode == AC_MODE_UNSUPERVISED ? "attention, unsupervised"
+                                                                     : "attention, supervised",
+                            NULL};
+        if ((rc = write_pictures(o, &in)) != 0)
+            goto done;
+    }
     rc = 0;
 done:
     free(rs.epochs);
@@ -941,6 +1111,7 @@ static int run_heldout(const options *o, ac_dataset *ds)
     }
     progress bar;
     progress_start(&bar, !o->quiet && isatty(STDERR_FILENO) && splits > 1, splits);
+    bar.unit = "folds";
     for (int f = 0; f < splits; f++) {
         if (o->folds)
             for (size_t i = 0; i < N; i++)
@@ -1041,9 +1212,22 @@ static int sweep_k(const options *o, const ac_dataset *raw, int kmin, int kmax,
     if (p.mode == AC_MODE_SUPERVISED)
         p.mode = AC_MODE_UNSUPERVISED; /* K is chosen without labels */
     if (none && ac_dataset_subset(raw, none, 0, &copy, err) == AC_OK &&
-        ac_dataset_normalize(copy, o->normalize, err) == AC_OK &&
-        ac_sweep(copy, &p, o->kmeans, kmin, kmax, results, err) == AC_OK)
-        best = ac_sweep_best(results, kmax - kmin + 1);
+        ac_dataset_normalize(copy, o->normalize, err) == AC_OK) {
+        /* One K at a time (each K is independent of the others), for the bar. */
+        progress bar;
+        progress_start(&bar, !o->quiet && isatty(STDERR_FILENO) && kmax > kmin,
+                       kmax - kmin + 1);
+        bar.unit = "K";
+        int k = kmin;
+        for (; k <= kmax; k++) {
+            if (ac_sweep(copy, &p, o->kmeans, k, k, &results[k - kmin], err) != AC_OK)
+                break;
+            progress_update(&bar, k - kmin + 1);
+        }
+        progress_clear(&bar);
+        if (k > kmax)
+            best = ac_sweep_best(results, kmax - kmin + 1);
+    }
     if (!none)
         snprintf(err->message, sizeof err->message, "out of memory");
     ac_dataset_free(copy);
@@ -1194,13 +1378,81 @@ static int predict_rows(const options *o, prediction *p)
         fprintf(stderr, "attncluster: out of memory for %zu rows\n", N);
         return EXIT_RUNTIME;
     }
-    if (ac_model_predict(p->model, ac_dataset_features(p->ds), N, o->context, p->clusters,
-                         p->probs, &err) != AC_OK)
-        return report_error(&err);
+    /* In the reference context a row's prediction does not depend on the
+     * others, so a large set is predicted a slice at a time, with a bar. */
+    int sliced = o->context == AC_CONTEXT_REFERENCE && N >= PREDICT_PROGRESS_ROWS;
+    size_t slice = sliced ? PREDICT_SLICE_ROWS : N;
+    progress bar;
+    progress_start(&bar, sliced && !o->quiet && isatty(STDERR_FILENO), (int)N);
+    bar.unit = "rows";
+    for (size_t start = 0; start < N; start += slice) {
+        size_t n = N - start < slice ? N - start : slice;
+        size_t F = ac_dataset_features_count(p->ds);
+        if (ac_model_predict(p->model, ac_dataset_features(p->ds) + start * F, n, o->context,
+                             p->clusters + start, p->probs + start * K, &err) != AC_OK) {
+            progress_clear(&bar);
+            return report_error(&err);
+        }
+        progress_update(&bar, (int)(start + n));
+    }
+    progress_clear(&bar);
     return 0;
 }
 
 /* predict: "row,cluster,p_0,...,p_{K-1}[,label]", one line per input row. */
+static void print_predictions_csv(FILE *out, const prediction *p)
+{
+    size_t N = ac_dataset_rows(p->ds), K = ac_model_clusters(p->model);
+    size_t n_labels = ac_model_label_count(p->model);
+    fprintf(out, "row,cluster");
+    for (size_t k = 0; k < K; k++)
+        fprintf(out, ",p_%zu", k);
+    fprintf(out, n_labels ? ",label\n" : "\n");
+    for (size_t i = 0; i < N; i++) {
+        fprintf(out, "%zu,%d", i, (int)p->clusters[i]);
+        for (size_t k = 0; k < K; k++)
+            fprintf(out, ",%.9g", (double)p->probs[i * K + k]);
+        if (n_labels) {
+            const char *name = ac_model_label_name(p->model, (size_t)p->clusters[i]);
+            fputc(',', out);
+            print_csv_field(out, name ? name : "");
+        }
+        fputc('\n', out);
+    }
+}
+
+/* predict --json: JSON lines, one object per input row:
+ *   {"schema":..., "row":0, "cluster":1, "probabilities":[...], "label":"...",
+ *    "true_label":"..."}
+ * label: the model's name for the cluster (when it knows label names);
+ * true_label: the row's own label (when the data has a label column). */
+static void print_predictions_json(FILE *out, const prediction *p)
+{
+    size_t N = ac_dataset_rows(p->ds), K = ac_model_clusters(p->model);
+    size_t n_labels = ac_model_label_count(p->model);
+    const int32_t *truth = ac_dataset_labels(p->ds);
+    for (size_t i = 0; i < N; i++) {
+        fprintf(out, "{\"schema\":\"%s\",\"row\":%zu,\"cluster\":%d,\"probabilities\":[",
+                JSON_SCHEMA, i, (int)p->clusters[i]);
+        for (size_t k = 0; k < K; k++) {
+            fputs(k ? "," : "", out);
+            json_number(out, (double)p->probs[i * K + k]);
+        }
+        fputc(']', out);
+        if (n_labels) {
+            const char *name = ac_model_label_name(p->model, (size_t)p->clusters[i]);
+            fputs(",\"label\":", out);
+            json_string(out, name ? name : "");
+        }
+        if (truth) {
+            const char *name = ac_dataset_label_name(p->ds, (size_t)truth[i]);
+            fputs(",\"true_label\":", out);
+            json_string(out, name ? name : "");
+        }
+        fputs("}\n", out);
+    }
+}
+
 static int run_predict(const options *o)
 {
     prediction p;
@@ -1209,8 +1461,6 @@ static int run_predict(const options *o)
         prediction_free(&p);
         return rc;
     }
-    size_t N = ac_dataset_rows(p.ds), K = ac_model_clusters(p.model);
-    size_t n_labels = ac_model_label_count(p.model);
     /* With --output the CSV is built in memory and written atomically, so a
      * failure never leaves a half-written file in place of an old one. */
     char *text = NULL;
@@ -1221,21 +1471,10 @@ static int run_predict(const options *o)
         prediction_free(&p);
         return EXIT_RUNTIME;
     }
-    fprintf(out, "row,cluster");
-    for (size_t k = 0; k < K; k++)
-        fprintf(out, ",p_%zu", k);
-    fprintf(out, n_labels ? ",label\n" : "\n");
-    for (size_t i = 0; i < N; i++) {
-        fprintf(out, "%zu,%d", i, (int)p.clusters[i]);
-        for (size_t k = 0; k < K; k++)
-            fprintf(out, ",%.9g", (double)p.probs[i * K + k]);
-        if (n_labels) {
-            const char *name = ac_model_label_name(p.model, (size_t)p.clusters[i]);
-            fputc(',', out);
-            print_csv_field(out, name ? name : "");
-        }
-        fputc('\n', out);
-    }
+    if (o->json)
+        print_predictions_json(out, &p);
+    else
+        print_predictions_csv(out, &p);
     if (o->output) {
         ac_error err;
         if (fclose(out) != 0) {
@@ -1339,6 +1578,21 @@ static int run_eval(const options *o)
                        printable(ac_dataset_feature_name(p.ds, f)), means[k * F + f],
                        (double)mins[k * F + f], (double)maxs[k * F + f]);
         }
+    }
+    if (o->plot) {
+        /* The training curves come from the model file, when it keeps them. */
+        const ac_epoch_report *history = NULL;
+        size_t n_history = ac_model_history(p.model, &history);
+        if (!n_history && !o->quiet)
+            fprintf(stderr, "%s: the model file records no training history, so no "
+                            "training.svg\n",
+                    o->model);
+        char what[120];
+        snprintf(what, sizeof what, "model %.100s", printable(o->model));
+        picture_input in = {p.ds, p.model, p.clusters, K, &s, history, n_history, o->context,
+                            what, o->model};
+        if ((rc = write_pictures(o, &in)) != 0)
+            goto done;
     }
     rc = 0;
 done:

@@ -40,6 +40,7 @@ void progress_start(progress *p, int enabled, int total)
     memset(p, 0, sizeof *p);
     p->enabled = enabled;
     p->total = total;
+    p->unit = "it";
     p->start = now_seconds();
 }
 
@@ -74,9 +75,9 @@ static void progress_draw(progress *p, int done)
     else
         snprintf(left, sizeof left, "?");
     if (rate >= 1.0 || rate == 0.0)
-        snprintf(speed, sizeof speed, "%.2fit/s", rate);
+        snprintf(speed, sizeof speed, "%.2f%s/s", rate, p->unit);
     else
-        snprintf(speed, sizeof speed, "%.2fs/it", 1.0 / rate);
+        snprintf(speed, sizeof speed, "%.2fs/%s", 1.0 / rate, p->unit);
     fprintf(stderr, "\r%3d%%|%s| %d/%d [%s<%s, %s]", (int)(frac * 100), bar, done, p->total,
             el, left, speed);
     fflush(stderr);

@@ -22,6 +22,7 @@
 typedef struct progress {
     int enabled;
     int total;
+    const char *unit; /* what a step is, in the rate: "it" unless set after progress_start */
     double start, last_draw;
     int drawn; /* a bar is on the current stderr line */
 } progress;
