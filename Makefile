@@ -1,8 +1,12 @@
 # attncluster - a plain Makefile.
 #
-#   make            the library (build/libattncluster.a) and the tool (build/attncluster)
+#   make            the libraries (build/libattncluster.a, build/libattncluster.so*) and
+#                   the tool (build/attncluster)
 #   make run        the chapter's Iris run
 #   make test       every test, then all of them again under ASan + UBSan
+#   make install    the libraries, header, pkg-config file, tool and man page under
+#                   PREFIX [/usr/local] (DESTDIR=/staging for packaging);
+#                   make uninstall removes exactly those files
 #   make bench      attncluster against PyTorch, side by side (bench/RESULTS.md)
 #   make bench-quality  clustering quality against scikit-learn (bench/RESULTS.md)
 #   make check-pictures  renders every picture in headless Chromium (installs it)
@@ -39,9 +43,22 @@ TOOL = $(BUILD)/attncluster
 TESTS = test_layers test_model test_optim test_rng test_dataset test_train test_parity test_model_file test_predict test_metrics test_evaluate test_kernels test_kmeans test_unsupervised test_plot
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all run test check test-build clean bench bench-quality
+# The shared library: the same sources compiled position-independent (in
+# $(BUILD)/pic), versioned from the AC_VERSION_* macros of the header, and
+# exporting only the functions that the header declares (a version script
+# made from the header; internal ac_* helpers such as ac_alloc stay local).
+ac_version_part = $(shell sed -n 's/^[#]define AC_VERSION_$(1)  *\([0-9][0-9]*\).*/\1/p' include/attncluster.h)
+MAJOR := $(call ac_version_part,MAJOR)
+VERSION := $(MAJOR).$(call ac_version_part,MINOR).$(call ac_version_part,PATCH)
+PIC_OBJS = $(SRCS:src/%.c=$(BUILD)/pic/%.o)
+SONAME = libattncluster.so.$(MAJOR)
+SHLIB = $(BUILD)/libattncluster.so.$(VERSION)
+SHLIB_LINKS = $(BUILD)/$(SONAME) $(BUILD)/libattncluster.so
+EXPORTS = $(BUILD)/attncluster.map
 
-all: $(LIB) $(TOOL)
+.PHONY: all run test check test-build clean bench bench-quality shared install uninstall
+
+all: $(LIB) $(SHLIB_LINKS) $(TOOL)
 
 $(BUILD)/obj/%.o: src/%.c src/internal.h include/attncluster.h | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -56,8 +73,32 @@ $(TOOL): tools/attncluster.c tools/report.c tools/report.h include/attncluster.h
 $(BUILD)/tests/%: tests/%.c tests/harness.h src/internal.h include/attncluster.h $(LIB) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests $< $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/obj $(BUILD)/tests:
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/pic:
 	mkdir -p $@
+
+$(BUILD)/pic/%.o: src/%.c src/internal.h include/attncluster.h | $(BUILD)/pic
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+# Every ac_name( that the preprocessed header holds (comments gone) is a
+# public function; everything else is local.
+$(EXPORTS): include/attncluster.h | $(BUILD)/pic
+	{ echo '{'; echo '  global:'; \
+	  $(CC) -E -P include/attncluster.h | grep -o '\bac_[a-z0-9_]* *(' | tr -d ' (' | \
+	      sort -u | sed 's/.*/    &;/'; \
+	  echo '  local: *;'; echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(SHLIB): $(PIC_OBJS) $(EXPORTS)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(EXPORTS) \
+	    -Wl,--no-undefined $(LDFLAGS) $(PIC_OBJS) $(LDLIBS) -o $@
+	echo '$(strip -lm $(OPENMP_LIBS))' > $(BUILD)/libs.private
+
+$(BUILD)/$(SONAME): $(SHLIB)
+	ln -sf $(notdir $(SHLIB)) $@
+
+$(BUILD)/libattncluster.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+shared: $(SHLIB_LINKS)
 
 run: $(TOOL)
 	./$(TOOL)
@@ -70,7 +111,7 @@ test-build: $(LIB) $(TOOL) $(TEST_BINS)
 # build (build/portable): valgrind 3.19 does not know every AVX-512
 # instruction that -march=native may emit.
 test:
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory test-build shared
 	@$(MAKE) --no-print-directory test-build BUILD=build/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 	@$(MAKE) --no-print-directory build/portable/attncluster BUILD=build/portable ARCH_FLAGS= \
@@ -111,6 +152,54 @@ check-pictures: $(TOOL)
 	    fi; \
 	fi
 	sh tests/check_pictures.sh $(TOOL) $(BUILD)/pictures $(CHROMIUM)
+
+# ------------------------------------------------------------------ install
+# make install [PREFIX=/usr/local] [DESTDIR=]: DESTDIR stages a package (it is
+# not written into the pkg-config file); make uninstall with the same values
+# removes exactly the files installed, and no directory.
+# tests/test_install.sh installs into a temporary prefix and checks it all.
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+LIBDIR = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+MANDIR = $(PREFIX)/share/man
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
+# What a static link needs besides the library: libm, and OpenMP's runtime
+# when built with it (libgomp for GCC, libomp for clang). Recorded in
+# $(BUILD)/libs.private when the shared library is linked, so that the
+# pkg-config file describes that build even if make install is given other
+# variables.
+OPENMP_LIBS = $(if $(OPENMP),$(if $(findstring clang,$(shell $(CC) --version 2>/dev/null | head -n 1)),-lomp,-lgomp))
+$(BUILD)/libs.private: $(SHLIB)
+	echo '$(strip -lm $(OPENMP_LIBS))' > $@
+INSTALLED = $(BINDIR)/attncluster $(LIBDIR)/libattncluster.a $(LIBDIR)/libattncluster.so.$(VERSION) \
+            $(LIBDIR)/$(SONAME) $(LIBDIR)/libattncluster.so $(INCLUDEDIR)/attncluster.h \
+            $(PKGCONFIGDIR)/attncluster.pc $(MANDIR)/man1/attncluster.1
+
+install: $(LIB) $(SHLIB_LINKS) $(TOOL) man/attncluster.1 $(BUILD)/libs.private
+	{ echo 'prefix=$(PREFIX)'; \
+	  echo 'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))'; \
+	  echo 'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))'; \
+	  echo; \
+	  echo 'Name: attncluster'; \
+	  echo 'Description: Clustering of tabular data with a self-attention model'; \
+	  echo 'Version: $(VERSION)'; \
+	  echo 'Libs: -L$${libdir} -lattncluster'; \
+	  echo "Libs.private: $$(cat $(BUILD)/libs.private)"; \
+	  echo 'Cflags: -I$${includedir}'; } > $(BUILD)/attncluster.pc
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(PKGCONFIGDIR)" \
+	    "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(MANDIR)/man1"
+	install -m 755 $(TOOL) "$(DESTDIR)$(BINDIR)/attncluster"
+	install -m 644 $(LIB) "$(DESTDIR)$(LIBDIR)/libattncluster.a"
+	install -m 755 $(SHLIB) "$(DESTDIR)$(LIBDIR)/libattncluster.so.$(VERSION)"
+	ln -sf libattncluster.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"
+	ln -sf $(SONAME) "$(DESTDIR)$(LIBDIR)/libattncluster.so"
+	install -m 644 include/attncluster.h "$(DESTDIR)$(INCLUDEDIR)/attncluster.h"
+	install -m 644 $(BUILD)/attncluster.pc "$(DESTDIR)$(PKGCONFIGDIR)/attncluster.pc"
+	install -m 644 man/attncluster.1 "$(DESTDIR)$(MANDIR)/man1/attncluster.1"
+
+uninstall:
+	rm -f $(foreach f,$(INSTALLED),"$(DESTDIR)$(f)")
 
 # ------------------------------------------------------------------ fuzzing
 # make fuzz   builds the libFuzzer harnesses of fuzz/ (the CSV reader, the model

@@ -36,6 +36,10 @@ extern "C" {
 #define AC_VERSION_MINOR 1
 #define AC_VERSION_PATCH 0
 #define AC_VERSION_STRING "0.1.0"
+/* The version as one number that grows with each release, for #if tests:
+ * MAJOR·10000 + MINOR·100 + PATCH (0.1.0 is 100, 1.2.3 is 10203). */
+#define AC_VERSION_NUMBER \
+    (AC_VERSION_MAJOR * 10000 + AC_VERSION_MINOR * 100 + AC_VERSION_PATCH)
 
 /* The version of the library actually linked, e.g. "0.1.0". */
 const char *ac_version(void);

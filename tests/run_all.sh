@@ -38,5 +38,10 @@ for dir in "$@"; do
     done
     run_counted "tests/test_cli.sh $dir/attncluster" sh tests/test_cli.sh "$dir/attncluster"
 done
+# make install into a temporary prefix, the example built against it, the
+# exported symbols, the man page: once, with the first build directory.
+if [ $# -gt 0 ]; then
+    run_counted "tests/test_install.sh $1" sh tests/test_install.sh "$1"
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
