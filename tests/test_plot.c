@@ -352,6 +352,40 @@ static ac_model *trained(const ac_dataset *ds, int epochs, ac_attention_scale sc
     return m;
 }
 
+/* Iris scaled, a model trained on it, each row's cluster in `context`. */
+typedef struct iris_run {
+    ac_dataset *ds;
+    ac_model *m;
+    int32_t *clusters; /* (N) */
+    size_t N;
+    const float *x;    /* (N, 4) */
+} iris_run;
+
+static void iris_run_free(iris_run *r)
+{
+    free(r->clusters);
+    ac_model_free(r->m);
+    ac_dataset_free(r->ds);
+}
+
+/* Returns 0 (with everything freed) when any step failed. */
+static int iris_run_make(iris_run *r, int epochs, ac_attention_scale scale, ac_context context)
+{
+    memset(r, 0, sizeof *r);
+    r->ds = iris_scaled();
+    r->m = r->ds ? trained(r->ds, epochs, scale) : NULL;
+    CHECK(r->m != NULL);
+    if (r->m) {
+        r->N = ac_dataset_rows(r->ds);
+        r->x = ac_dataset_features(r->ds);
+        r->clusters = malloc(r->N * sizeof *r->clusters);
+        CHECK_INT_EQ(ac_model_predict(r->m, r->x, r->N, context, r->clusters, NULL, NULL), AC_OK);
+        return 1;
+    }
+    iris_run_free(r);
+    return 0;
+}
+
 /* Double-precision q or k of one row: x (F) · Wᵀ + b. */
 static void project_row(double *out, const float *x, const float *w, const float *b, size_t F,
                         size_t H)
@@ -403,17 +437,13 @@ static void check_order(const size_t *index, const int32_t *cluster, size_t coun
 
 static void test_attention_map_batch_all_rows(void)
 {
-    ac_dataset *ds = iris_scaled();
-    ac_model *m = ds ? trained(ds, 20, AC_SCALE_SQRT) : NULL;
-    CHECK(m != NULL);
-    if (!m) {
-        ac_dataset_free(ds);
+    iris_run run;
+    if (!iris_run_make(&run, 20, AC_SCALE_SQRT, AC_CONTEXT_BATCH))
         return;
-    }
-    size_t N = ac_dataset_rows(ds);
-    const float *x = ac_dataset_features(ds);
-    int32_t *clusters = malloc(N * sizeof *clusters);
-    CHECK_INT_EQ(ac_model_predict(m, x, N, AC_CONTEXT_BATCH, clusters, NULL, NULL), AC_OK);
+    ac_model *m = run.m;
+    size_t N = run.N;
+    const float *x = run.x;
+    const int32_t *clusters = run.clusters;
     ac_attention_map map;
     ac_error err;
     CHECK_INT_EQ(ac_attention_map_compute(m, x, N, AC_CONTEXT_BATCH, clusters, 256, 1, &map, &err),
@@ -453,10 +483,10 @@ static void test_attention_map_batch_all_rows(void)
         const char *end = g ? strstr(g, "</g>") : NULL;
         CHECK(g && end);
         for (const char *p = g; p && end && (p = strstr(p, "M")) && p < end; p++) {
-            size_t col, row, run, back;
-            if (sscanf(p, "M%zu %zuh%zuv1h-%zuz", &col, &row, &run, &back) == 4) {
-                CHECK(run == back && col + run <= map.cols && row < map.rows);
-                cells += run;
+            size_t col, row, length, back;
+            if (sscanf(p, "M%zu %zuh%zuv1h-%zuz", &col, &row, &length, &back) == 4) {
+                CHECK(length == back && col + length <= map.cols && row < map.rows);
+                cells += length;
             }
         }
         for (const char *p = g; p && end && (p = strstr(p, "<path fill=")) && p < end; p++)
@@ -468,9 +498,7 @@ static void test_attention_map_batch_all_rows(void)
     free(seen);
     ac_attention_map_free(&map);
     ac_attention_map_free(&map); /* idempotent */
-    free(clusters);
-    ac_model_free(m);
-    ac_dataset_free(ds);
+    iris_run_free(&run);
 }
 
 /* 600 rows, 100 shown: a seeded sample, normalised over all 600 keys. */
@@ -530,20 +558,17 @@ static void test_attention_map_batch_sampled(void)
  * each softmax over the R reference rows and the row itself. */
 static void test_attention_map_reference(void)
 {
-    ac_dataset *ds = iris_scaled();
-    ac_model *m = ds ? trained(ds, 10, AC_SCALE_NONE) : NULL;
-    CHECK(m != NULL);
-    if (!m) {
-        ac_dataset_free(ds);
+    iris_run run;
+    if (!iris_run_make(&run, 10, AC_SCALE_NONE, AC_CONTEXT_REFERENCE))
         return;
-    }
-    size_t N = ac_dataset_rows(ds), F = 4;
-    const float *x = ac_dataset_features(ds);
+    ac_model *m = run.m;
+    size_t N = run.N, F = 4;
+    const float *x = run.x;
+    const int32_t *clusters = run.clusters;
     const float *ref;
     size_t R = ac_model_reference_rows(m, &ref);
     CHECK_INT_EQ(R, 150);
-    int32_t *clusters = malloc(N * sizeof *clusters), *ref_clusters = malloc(R * sizeof(int32_t));
-    CHECK_INT_EQ(ac_model_predict(m, x, N, AC_CONTEXT_REFERENCE, clusters, NULL, NULL), AC_OK);
+    int32_t *ref_clusters = malloc(R * sizeof(int32_t));
     CHECK_INT_EQ(ac_model_predict(m, ref, R, AC_CONTEXT_REFERENCE, ref_clusters, NULL, NULL),
                  AC_OK);
     ac_attention_map map;
@@ -591,9 +616,8 @@ static void test_attention_map_reference(void)
                                           &err),
                  AC_ERR_INVALID);
     ac_model_free(fresh);
-    free(keys), free(clusters), free(ref_clusters);
-    ac_model_free(m);
-    ac_dataset_free(ds);
+    free(keys), free(ref_clusters);
+    iris_run_free(&run);
 }
 
 /* -------------------------------------------------------------- pictures */
@@ -752,16 +776,13 @@ static void test_plot_unwritable(void)
 /* Each allocation failing in turn: AC_ERR_NOMEM, no leak (ASan), no file. */
 static void test_allocation_failures(void)
 {
-    ac_dataset *ds = iris_scaled();
-    ac_model *m = ds ? trained(ds, 2, AC_SCALE_NONE) : NULL;
-    CHECK(m != NULL);
-    if (!m) {
-        ac_dataset_free(ds);
+    iris_run run;
+    if (!iris_run_make(&run, 2, AC_SCALE_NONE, AC_CONTEXT_BATCH))
         return;
-    }
-    size_t N = ac_dataset_rows(ds);
-    const float *x = ac_dataset_features(ds);
-    int32_t *clusters = calloc(N, sizeof *clusters);
+    ac_model *m = run.m;
+    size_t N = run.N;
+    const float *x = run.x;
+    const int32_t *clusters = run.clusters;
     float *xy = malloc(N * 2 * sizeof *xy);
     uint64_t table[4] = {1, 2, 3, 4};
     ac_epoch_report e[3] = {{0, 3, 1.0, 0.5}, {1, 3, 0.8, 0.6}, {2, 3, 0.7, 0.7}};
@@ -788,7 +809,7 @@ static void test_allocation_failures(void)
                 break;
             case 3: st = ac_plot_training(tmp_path("nomem.svg"), e, 3, NULL, &err); break;
             case 4:
-                st = ac_plot_projection(tmp_path("nomem.svg"), xy, N, clusters, 1, NULL, NULL, 0,
+                st = ac_plot_projection(tmp_path("nomem.svg"), xy, N, clusters, 3, NULL, NULL, 0,
                                         NULL, NULL, NULL, 1, &err);
                 break;
             case 5:
@@ -806,9 +827,8 @@ static void test_allocation_failures(void)
         CHECK(ok);
         unlink(tmp_path("nomem.svg"));
     }
-    free(clusters), free(xy);
-    ac_model_free(m);
-    ac_dataset_free(ds);
+    free(xy);
+    iris_run_free(&run);
 }
 
 int main(void)
