@@ -71,6 +71,11 @@ uint64_t ac_rng_below_or_equal(ac_rng *rng, uint64_t bound);
  * the second value of each pair is discarded, so draws never depend on
  * hidden cached state). */
 double ac_rng_normal(ac_rng *rng);
+/* One step of Knuth's selection sampling (Algorithm S): with `left` items
+ * still to look at and `wanted` of them still to take, whether to take the
+ * current one. Going through n items in order takes exactly k of them, each
+ * k-subset equally likely, in O(1) memory. */
+int ac_rng_take(ac_rng *rng, size_t left, size_t wanted);
 /* Fisher-Yates shuffle of idx[0..n), from the top down as the chapter does. */
 void ac_rng_shuffle(ac_rng *rng, uint32_t *idx, size_t n);
 

@@ -278,21 +278,34 @@ static ac_status parse_real(const char *path, const char *key, const char *s, do
     return AC_OK;
 }
 
-/* A JSON array, as text in a metadata value, of exactly n numbers (n_out
- * floats) or of strings (n strings, or any count when n is SIZE_MAX). */
-static ac_status parse_array(const char *path, const char *key, const char *s, size_t n,
-                             int strings, json_value **out, ac_error *err)
+/* A JSON array, as text in the metadata value of `key`, nesting at most
+ * `depth` containers. */
+static ac_status parse_json_array(const char *path, const char *key, const char *s, int depth,
+                                  json_value **out, ac_error *err)
 {
     const char *why = "not an array";
     size_t where = 0;
     json_value *v = NULL;
-    ac_status st = json_parse(s, strlen(s), 1, &v, &why, &where);
+    ac_status st = json_parse(s, strlen(s), depth, &v, &why, &where);
     if (st == AC_ERR_NOMEM)
         return ac_set_error(err, st, path, 0, 0, "out of memory");
     if (st != AC_OK || v->type != JSON_ARRAY) {
         json_free(v);
         return BAD("__metadata__ '%s' is not a JSON array (%s at byte %zu)", key, why, where);
     }
+    *out = v;
+    return AC_OK;
+}
+
+/* A JSON array, as text in a metadata value, of exactly n numbers (n_out
+ * floats) or of strings (n strings, or any count when n is SIZE_MAX). */
+static ac_status parse_array(const char *path, const char *key, const char *s, size_t n,
+                             int strings, json_value **out, ac_error *err)
+{
+    json_value *v = NULL;
+    ac_status st = parse_json_array(path, key, s, 1, &v, err);
+    if (st != AC_OK)
+        return st;
     if (n != SIZE_MAX && v->count != n) {
         size_t got = v->count;
         json_free(v);
@@ -384,17 +397,10 @@ static ac_status load_history(const st_file *f, const char *path, ac_model *m, a
     if (!m->training.known)
         return BAD("__metadata__ has 'training.history' but no other training.* key (expected "
                    "the training keys with it)");
-    const char *why = "not an array";
-    size_t where = 0;
     json_value *v = NULL;
-    ac_status st = json_parse(s, strlen(s), 2, &v, &why, &where);
-    if (st == AC_ERR_NOMEM)
-        return ac_set_error(err, st, path, 0, 0, "out of memory");
-    if (st != AC_OK || v->type != JSON_ARRAY) {
-        json_free(v);
-        return BAD("__metadata__ 'training.history' is not a JSON array (%s at byte %zu)", why,
-                   where);
-    }
+    ac_status st = parse_json_array(path, "training.history", s, 2, &v, err);
+    if (st != AC_OK)
+        return st;
     if (v->count > AC_MAX_HISTORY + 1) {
         size_t n = v->count;
         json_free(v);

@@ -280,8 +280,8 @@ static int compare_ordered_rows(const void *pa, const void *pb)
     return a->index < b->index ? -1 : a->index > b->index;
 }
 
-/* Picks min(n, k) of the rows 0..n-1, each subset equally likely (Knuth's
- * selection sampling: O(n) time, O(k) memory), and orders them by
+/* Picks min(n, k) of the rows 0..n-1, each subset equally likely (selection
+ * sampling, ac_rng_take: O(n) time, O(k) memory), and orders them by
  * clusters[] then index into index (count) and cluster (count). */
 static ac_status pick_rows(size_t n, size_t k, uint64_t seed, const int32_t *clusters,
                            size_t *index, int32_t *cluster, size_t *count)
@@ -294,8 +294,7 @@ static ac_status pick_rows(size_t n, size_t k, uint64_t seed, const int32_t *clu
     ac_rng_seed(&rng, seed);
     size_t got = 0;
     for (size_t i = 0; i < n && got < want; i++) {
-        /* take row i with probability (still wanted) / (still left) */
-        if (want == n || (double)(n - i) * ac_rng_uniform(&rng) < (double)(want - got)) {
+        if (want == n || ac_rng_take(&rng, n - i, want - got)) {
             rows[got].cluster = clusters[i];
             rows[got].index = i;
             got++;

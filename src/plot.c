@@ -396,7 +396,7 @@ ac_status ac_plot_projection(const char *path, const float *xy, size_t n,
     }
     size_t taken = 0;
     for (size_t i = 0; i < n; i++) {
-        keep[i] = shown == n || (double)(n - i) * ac_rng_uniform(&rng) < (double)(shown - taken);
+        keep[i] = shown == n || ac_rng_take(&rng, n - i, shown - taken);
         taken += keep[i];
     }
     for (size_t k = 0; k < K; k++) {

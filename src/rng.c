@@ -94,3 +94,8 @@ void ac_rng_shuffle(ac_rng *rng, uint32_t *idx, size_t n)
         idx[j] = tmp;
     }
 }
+
+int ac_rng_take(ac_rng *rng, size_t left, size_t wanted)
+{
+    return (double)left * ac_rng_uniform(rng) < (double)wanted;
+}

@@ -620,7 +620,7 @@ static int on_epoch(const ac_epoch_report *r, void *user)
     run_state *rs = user;
     int last = r->epoch + 1 == r->epochs;
     if (rs->epochs && r->epoch >= 0 && r->epoch < rs->opt->params.epochs)
-        rs->epochs[r->epoch] = *r; /* for --json and --plot */
+        rs->epochs[r->epoch] = *r; /* for --json, which lists every epoch */
     if (!rs->opt->json && (r->epoch % rs->opt->print_every == 0 || last)) {
         progress_clear(&rs->bar);
         if (isnan(r->accuracy)) /* unsupervised refinement: no labels to be accurate to */
@@ -988,7 +988,7 @@ static int run_chapter(const options *o, ac_dataset *ds)
             fflush(stdout);
         }
         rs.opt = o;
-        if ((o->json || o->plot) &&
+        if (o->json &&
             !(rs.epochs = calloc((size_t)o->params.epochs, sizeof *rs.epochs))) {
             fprintf(stderr, "attncluster: out of memory\n");
             goto done;
@@ -1060,8 +1060,10 @@ static int run_chapter(const options *o, ac_dataset *ds)
     if (o->assignments && (rc = write_assignments(o, ds, clusters)) != 0)
         goto done;
     if (o->plot) {
-        picture_input in = {ds, model, clusters, K, &s, rs.epochs,
-                            rs.epochs ? (size_t)o->params.epochs : 0, AC_CONTEXT_BATCH,
+        /* The curves are the model's own history (none for k-means). */
+        const ac_epoch_report *history = NULL;
+        size_t n_history = model ? ac_model_history(model, &history) : 0;
+        picture_input in = {ds, model, clusters, K, &s, history, n_history, AC_CONTEXT_BATCH,
                             o->kmeans ? "k-means"
                             : o->params.mode == AC_MODE_UNSUPERVISED ? "attention, unsupervised"
                                                                      : "attention, supervised",
